@@ -1,0 +1,261 @@
+"""The Python end of the Bun driver: JSON lines over a pipe, one driver per process.
+
+The driver (driver/main.ts, see driver/PROTOCOL.md) times each Collection Store call
+inside Bun and keeps a *busy clock*. ``op_clock`` turns it into an asv ``timer``: it
+advances by the mean per-op busy time of every ``run`` batch, so asv's figure for a
+benchmark that runs one batch per call is the time of one operation inside the runtime,
+without the pipe round trip.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import json
+import queue
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from csbench.bun import find_bun
+from csbench.histogram import Histogram
+from csbench.paths import DRIVER_MAIN
+
+DEFAULT_TIMEOUT = 300.0
+STDERR_TAIL_LINES = 40
+
+
+class DriverError(RuntimeError):
+    """The driver died, hung, answered garbage, or an op raised inside Collection Store."""
+
+    def __init__(self, message: str, stderr_tail: str = "") -> None:
+        self.stderr_tail = stderr_tail
+        super().__init__(
+            message + (f"\n--- driver stderr tail ---\n{stderr_tail}" if stderr_tail else "")
+        )
+
+
+class CheckFailed(DriverError):
+    """An op returned a wrong result: the commit is broken here, not fast."""
+
+
+class Unsupported(DriverError):
+    """The commit under test lacks what the op needs."""
+
+
+_ERROR_TYPES: dict[str, type[DriverError]] = {"check": CheckFailed, "unsupported": Unsupported}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One ``run`` reply: ``count`` ops of ``op`` and their latency histogram."""
+
+    op: str
+    count: int
+    busy_ns: int
+    hist: Histogram
+    raw: dict[str, Any]
+
+    @property
+    def mean_ns(self) -> float:
+        return self.busy_ns / self.count
+
+    def percentile_us(self, q: float) -> float:
+        return self.hist.percentile(q) / 1000.0
+
+
+class Driver:
+    """A running Bun driver bound to one Collection Store tree."""
+
+    def __init__(
+        self, target: Path | str, timeout: float = DEFAULT_TIMEOUT, command: list[str] | None = None
+    ) -> None:
+        self.target = Path(target)
+        self.timeout = timeout
+        self.busy_ns = 0
+        self.op_clock_ns = 0.0
+        self.datasets: dict[str, dict[str, Any]] = {}
+        self._next_id = 0
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        cmd = command or [str(find_bun()), str(DRIVER_MAIN), "--target", str(self.target)]
+        self._proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        threading.Thread(target=self._pump_stdout, daemon=True).start()
+        threading.Thread(target=self._pump_stderr, daemon=True).start()
+
+    def _pump_stdout(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _pump_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        for line in self._proc.stderr:
+            self._stderr.append(line.rstrip("\n"))
+
+    def stderr_tail(self) -> str:
+        time.sleep(0.05)  # let the stderr pump catch the last lines of a dying driver
+        return "\n".join(self._stderr)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def _fail(self, message: str) -> DriverError:
+        self.kill()
+        return DriverError(message, self.stderr_tail())
+
+    def request(
+        self, op: str, args: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send one request and return its ``result``; raise on any failure."""
+        if not self.alive:
+            raise DriverError(
+                f"driver for {self.target} is not running (exit {self._proc.returncode})",
+                self.stderr_tail(),
+            )
+        self._next_id += 1
+        req_id = self._next_id
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(json.dumps({"id": req_id, "op": op, "args": args or {}}) + "\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise self._fail(f"driver pipe closed while sending {op!r}: {exc}") from exc
+        limit = self.timeout if timeout is None else timeout
+        try:
+            line = self._lines.get(timeout=limit)
+        except queue.Empty:
+            raise self._fail(f"driver hung: no answer to {op!r} within {limit:g} s") from None
+        if line is None:
+            code = self._proc.wait(timeout=10)
+            raise DriverError(f"driver died (exit {code}) during {op!r}", self.stderr_tail())
+        try:
+            reply = json.loads(line)
+            ok, reply_id = reply["ok"], reply["id"]
+            busy = int(reply["busy_ns"])
+        except (ValueError, KeyError, TypeError):
+            raise self._fail(f"driver answered garbage to {op!r}: {line[:200]!r}") from None
+        if reply_id != req_id:
+            raise self._fail(f"driver answered request {reply_id} to request {req_id} ({op!r})")
+        self.busy_ns = busy
+        if not ok:
+            err = reply.get("error") or {}
+            cls = _ERROR_TYPES.get(err.get("type", ""), DriverError)
+            detail = err.get("message", "no message")
+            if err.get("stack") and cls is DriverError:
+                detail += "\n" + err["stack"]
+            raise cls(f"{op}: {detail}", self.stderr_tail() if cls is DriverError else "")
+        return reply.get("result") or {}
+
+    def probe(self) -> dict[str, Any]:
+        return self.request("probe")
+
+    def load(
+        self,
+        handle: str,
+        path: Path,
+        storage: str = "memory",
+        directory: Path | None = None,
+        indexes: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Load a dataset under ``handle`` unless the same spec is already loaded."""
+        spec = {
+            "dataset": handle,
+            "path": str(path),
+            "storage": storage,
+            "dir": str(directory) if directory else None,
+            "indexes": indexes or [],
+        }
+        if self.datasets.get(handle) == spec:
+            return {"cached": True}
+        self.datasets.pop(handle, None)
+        result = self.request("load", spec)
+        self.datasets[handle] = spec
+        return result
+
+    def run(
+        self,
+        op: str,
+        dataset: str | None = None,
+        count: int = 1,
+        min_count: int = 1,
+        budget_ms: float | None = None,
+        seed: int = 0,
+        **params: Any,
+    ) -> Batch:
+        """Run a batch of ``op``; advances the op clock by the batch's mean op time."""
+        args = {
+            "op": op,
+            "dataset": dataset,
+            "count": count,
+            "min_count": min_count,
+            "budget_ms": budget_ms,
+            "seed": seed,
+            "params": params,
+        }
+        result = self.request("run", args)
+        batch = Batch(
+            op=op,
+            count=int(result["count"]),
+            busy_ns=int(result["busy_ns"]),
+            hist=Histogram.from_buckets(result["hist"]["buckets"]),
+            raw=result,
+        )
+        if batch.count > 0:
+            self.op_clock_ns += batch.mean_ns
+        return batch
+
+    def close(self) -> None:
+        if self.alive:
+            with contextlib.suppress(DriverError):
+                self.request("close", timeout=10)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.alive:
+            self._proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=10)
+
+
+_drivers: dict[Path, Driver] = {}
+
+
+def get_driver(target: Path | str) -> Driver:
+    """The process-wide driver for ``target``, started on first use and restarted if dead."""
+    key = Path(target).resolve()
+    drv = _drivers.get(key)
+    if drv is None or not drv.alive:
+        drv = _drivers[key] = Driver(key)
+    return drv
+
+
+def current_driver() -> Driver | None:
+    """The most recently started live driver of this process, if any."""
+    live = [d for d in _drivers.values() if d.alive]
+    return live[-1] if live else None
+
+
+def op_clock() -> float:
+    """asv ``timer``: seconds of per-op busy time accumulated by this process's driver."""
+    drv = current_driver()
+    return drv.op_clock_ns / 1e9 if drv else 0.0
+
+
+@atexit.register
+def _close_all() -> None:
+    for drv in _drivers.values():
+        drv.close()

@@ -1,0 +1,93 @@
+"""The ``csbench`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from csbench import asvconf
+from csbench.config import configured_repo
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from csbench.bun import ensure_tools, npm_collection_store
+
+    bun = ensure_tools()
+    print(f"bun: {bun}\nnpm Collection Store: {npm_collection_store()}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
+    from csbench.bun import ensure_tools
+
+    ensure_tools()
+    machine = asvconf.ensure_machine(args.machine)
+    config = asvconf.derived_config(configured_repo(args.repo))
+    return asvconf.asv(["run", args.range, "--machine", machine, *rest], config).returncode
+
+
+def _cmd_asv(args: argparse.Namespace, rest: list[str]) -> int:
+    if not rest:
+        print(
+            "csbench asv: name an asv subcommand, e.g. `csbench asv compare A B`", file=sys.stderr
+        )
+        return 2
+    config = asvconf.derived_config(configured_repo(args.repo))
+    return asvconf.asv(rest, config).returncode
+
+
+def _cmd_mirror(args: argparse.Namespace) -> int:
+    from csbench.mirror import make_mirror
+
+    print(make_mirror(args.source, Path(args.dest)))
+    return 0
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from csbench.bridge import Driver
+
+    drv = Driver(args.target)
+    try:
+        print(json.dumps(drv.probe(), indent=2))
+    finally:
+        drv.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="csbench", description="Collection Store benchmarks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="install the pinned Bun and the npm Collection Store")
+    run = sub.add_parser("run", help="asv run over a commit range (extra args go to asv)")
+    run.add_argument(
+        "--repo",
+        help="local Collection Store repository (else $CSBENCH_REPO, "
+        "the user config file, or asv.conf.json's upstream URL)",
+    )
+    run.add_argument("--machine", help="asv machine name (default: the host name)")
+    run.add_argument("range", help="commit range, e.g. 2307c8d^! or master~5..master")
+    passthru = sub.add_parser("asv", help="any asv command with csbench's config and repo")
+    passthru.add_argument("--repo", help="local Collection Store repository")
+    mirror = sub.add_parser("mirror", help="make a repaired local mirror asv can use")
+    mirror.add_argument("source", help="a git directory or URL of Collection Store")
+    mirror.add_argument("dest", help="where to create the bare mirror")
+    probe = sub.add_parser("probe", help="print what the driver finds in a Collection Store tree")
+    probe.add_argument("target", help="a Collection Store tree with node_modules installed")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, rest = build_parser().parse_known_args(argv)
+    if args.command == "run":
+        return _cmd_run(args, rest)
+    if args.command == "asv":
+        return _cmd_asv(args, rest)
+    if rest:
+        build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    return {"setup": _cmd_setup, "mirror": _cmd_mirror, "probe": _cmd_probe}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+// csbench driver: `bun main.ts --target ROOT` answers PROTOCOL.md requests on stdin/stdout.
+import { clock } from "./clock";
+import { coreAdapter } from "./core";
+import { type Dataset, loadDataset, removeTempRoots } from "./dataset";
+import { detectLayout } from "./era";
+import { Histogram } from "./histogram";
+import { type Library, loadLibrary } from "./library";
+import { availableOps, registerAdapter, runBatch } from "./ops";
+import {
+  type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, stdinLines, usage,
+} from "./protocol";
+
+redirectConsoleToStderr();
+registerAdapter(coreAdapter);
+
+function targetArg(argv: string[]): string {
+  const i = argv.indexOf("--target");
+  if (i < 0 || !argv[i + 1]) {
+    process.stderr.write("usage: bun main.ts --target ROOT\n");
+    process.exit(2);
+  }
+  return argv[i + 1];
+}
+
+function exit(code: number): never {
+  removeTempRoots();
+  process.exit(code);
+}
+
+/** The library, or why it is unusable (then every op but hist_selftest and close fails with that). */
+async function openLibrary(root: string): Promise<{ library: Library } | { error: unknown }> {
+  try {
+    return { library: await loadLibrary(detectLayout(root)) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function selftest(args: Args): ReturnType<Histogram["summary"]> {
+  if (!Array.isArray(args.values)) throw usage('"values" must be a list of integer nanoseconds');
+  const hist = new Histogram();
+  for (const v of args.values) {
+    if (!Number.isSafeInteger(v) || v < 0) throw usage(`histogram value must be an integer >= 0, got ${v}`);
+    hist.record(v);
+  }
+  return hist.summary();
+}
+
+const opened = await openLibrary(targetArg(process.argv));
+const datasets = new Map<string, Dataset>();
+
+function library(): Library {
+  if ("error" in opened) throw opened.error;
+  return opened.library;
+}
+
+async function handle(req: Request): Promise<unknown> {
+  switch (req.op) {
+    case "probe": {
+      const { layout, caps } = library();
+      return {
+        era: layout.era,
+        entry: layout.entryRelative,
+        package_version: layout.packageVersion,
+        bun: Bun.version,
+        capabilities: caps,
+        ops: availableOps(caps),
+      };
+    }
+    case "load": {
+      const { dataset, loadNs } = await loadDataset(library(), req.args);
+      datasets.set(dataset.handle, dataset);
+      return { count: dataset.model.size, load_ns: loadNs };
+    }
+    case "run":
+      return runBatch(library(), datasets, req.args);
+    case "hist_selftest":
+      return selftest(req.args);
+    case "close":
+      return {};
+    default:
+      throw usage(`unknown op "${req.op}"`);
+  }
+}
+
+// A stray rejection inside the library must not kill the driver; it is logged.
+process.on("unhandledRejection", (reason) => console.error("unhandled rejection:", reason));
+
+for await (const line of stdinLines()) {
+  let req: Request = { id: null, op: "", args: {} };
+  try {
+    req = parseRequest(line);
+    const result = await handle(req);
+    replyOk(req.id, clock.busyNs, result);
+  } catch (err) {
+    replyError(req.id, clock.busyNs, err);
+  }
+  if (req.op === "close") exit(0);
+}
+exit(0);

@@ -1,0 +1,141 @@
+// The op registry (one adapter module per area adds its ops) and the `run` batch loop.
+import { clock } from "./clock";
+import type { Dataset } from "./dataset";
+import { Histogram, SUB_BITS } from "./histogram";
+import type { Capabilities, Library } from "./library";
+import { type Args, DriverError, argInt, argNumberOrNull, argString, usage } from "./protocol";
+import { Rng } from "./rng";
+
+export type Params = Record<string, unknown>;
+
+export interface OpContext {
+  library: Library;
+  /** The dataset named by `run`; null for ops with needsDataset = false. */
+  dataset: Dataset | null;
+  rng: Rng;
+  params: Params;
+}
+
+export interface OpSpec {
+  /** Capabilities the commit must have; otherwise the op is "unsupported". */
+  requires: Array<keyof Capabilities>;
+  needsDataset: boolean;
+  /** Rejects a batch whose arguments cannot work (throws DriverError). */
+  validate?(ctx: OpContext): void;
+  /** One op: prepare input, time only the library call with clock.time, then check the result. */
+  step(ctx: OpContext): Promise<void>;
+}
+
+export interface Adapter {
+  area: string;
+  ops: Record<string, OpSpec>;
+}
+
+const registry = new Map<string, OpSpec>();
+
+export function registerAdapter(adapter: Adapter): void {
+  for (const [name, spec] of Object.entries(adapter.ops)) {
+    if (registry.has(name)) throw new Error(`op ${name} of area ${adapter.area} is already registered`);
+    registry.set(name, spec);
+  }
+}
+
+export function availableOps(caps: Capabilities): string[] {
+  return [...registry].filter(([, spec]) => spec.requires.every((c) => caps[c])).map(([name]) => name);
+}
+
+/** Throw a "check" error naming op, input, expected and actual unless `ok`. */
+export function check(ok: boolean, op: string, input: unknown, expected: unknown, actual: unknown): void {
+  if (ok) return;
+  const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+  throw new DriverError("check", `${op}: input ${show(input)}: expected ${show(expected)}, got ${show(actual)}`, {
+    op, input, expected, actual,
+  });
+}
+
+/** An untimed call made to verify or restore after an op: if it throws, the op's check failed. */
+export async function verify<T>(op: string, input: unknown, what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new DriverError("check", `${op}: input ${JSON.stringify(input)}: ${what} threw: ${message}`, {
+      op, input, expected: `${what} succeeds`, actual: `threw: ${message}`,
+    }, err instanceof Error ? (err.stack ?? null) : null);
+  }
+}
+
+export function paramInt(params: Params, key: string, fallback: number): number {
+  const v = params[key] ?? fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw usage(`param "${key}" must be a positive integer`);
+  return v;
+}
+
+export function paramString(params: Params, key: string, fallback: string): string {
+  const v = params[key] ?? fallback;
+  if (typeof v !== "string") throw usage(`param "${key}" must be a string`);
+  return v;
+}
+
+export interface BatchResult {
+  op: string;
+  count: number;
+  busy_ns: number;
+  hist: { sub_bits: number; buckets: Array<[number, number]> };
+  min_ns: number | null;
+  max_ns: number | null;
+  mean_ns: number | null;
+  p50_ns: number | null;
+  p95_ns: number | null;
+  p99_ns: number | null;
+}
+
+export async function runBatch(library: Library, datasets: Map<string, Dataset>, args: Args): Promise<BatchResult> {
+  const op = argString(args, "op");
+  const spec = registry.get(op);
+  if (!spec) throw usage(`unknown op "${op}"`);
+  const missing = spec.requires.filter((c) => !library.caps[c]);
+  if (missing.length) {
+    throw new DriverError("unsupported", `${op} needs ${missing.join(", ")}, absent at this commit (${library.layout.era})`);
+  }
+  let dataset: Dataset | null = null;
+  if (spec.needsDataset) {
+    const handle = argString(args, "dataset");
+    dataset = datasets.get(handle) ?? null;
+    if (!dataset) throw usage(`dataset "${handle}" is not loaded`);
+  }
+  const count = argInt(args, "count", 1);
+  const minCount = argInt(args, "min_count", 1);
+  const budgetMs = argNumberOrNull(args, "budget_ms");
+  const params = (args.params ?? {}) as Params;
+  if (typeof params !== "object") throw usage('"params" must be an object');
+  const ctx: OpContext = { library, dataset, rng: new Rng(argInt(args, "seed", 0)), params };
+  spec.validate?.(ctx);
+
+  const budgetNs = budgetMs === null ? Infinity : budgetMs * 1e6;
+  const hist = new Histogram();
+  let batchNs = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  while (hist.total < count && !(hist.total >= minCount && batchNs > budgetNs)) {
+    clock.opNs = 0;
+    await spec.step(ctx);
+    const ns = clock.opNs;
+    hist.record(ns);
+    batchNs += ns;
+    min = Math.min(min, ns);
+    max = Math.max(max, ns);
+  }
+  const n = hist.total;
+  const { buckets, p50_ns, p95_ns, p99_ns } = hist.summary();
+  return {
+    op,
+    count: n,
+    busy_ns: batchNs,
+    hist: { sub_bits: SUB_BITS, buckets },
+    min_ns: n ? min : null,
+    max_ns: n ? max : null,
+    mean_ns: n ? batchNs / n : null,
+    p50_ns, p95_ns, p99_ns,
+  };
+}

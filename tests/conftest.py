@@ -1,0 +1,68 @@
+"""Shared fixtures: the pinned Bun and the npm-published Collection Store, installed by the
+test set-up itself; a configured 2025 checkout when there is one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from csbench.bun import ensure_tools, npm_collection_store
+from csbench.config import configured_repo
+
+
+@pytest.fixture(scope="session")
+def bun() -> Path:
+    return ensure_tools()
+
+
+@pytest.fixture(scope="session")
+def npm_target(bun: Path) -> Path:
+    """collection-store@3.0.0-beta.23 from npm (a package-root tree, deps hoisted beside it)."""
+    return npm_collection_store()
+
+
+@pytest.fixture(scope="session")
+def repo_checkout(tmp_path_factory: pytest.TempPathFactory, bun: Path):
+    """Factory: a built git checkout of ``commit`` from the configured repository.
+
+    Skips with the reason when no repository is configured ($CSBENCH_REPO or the user
+    config file, see csbench.config).
+    """
+    try:
+        repo = configured_repo()
+    except ValueError as exc:
+        pytest.skip(str(exc))
+    if not repo:
+        pytest.skip(
+            "no Collection Store repository configured: set CSBENCH_REPO or "
+            "`repo` in ~/.config/csbench/config.toml"
+        )
+    from csbench.asvconf import git_env
+    from csbench.build import install_dependencies
+
+    built: dict[str, Path] = {}
+
+    def checkout(commit: str) -> Path:
+        if commit not in built:
+            dest = tmp_path_factory.mktemp(f"cs-{commit}")
+            env = git_env()
+            subprocess.run(
+                ["git", "clone", "--quiet", "--shared", "--no-checkout", repo, str(dest)],
+                check=True,
+                env=env,
+            )
+            subprocess.run(
+                ["git", "-C", str(dest), "checkout", "--quiet", commit], check=True, env=env
+            )
+            install_dependencies(dest, commit)
+            built[commit] = dest
+        return built[commit]
+
+    return checkout
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"csbench: CSBENCH_REPO={os.environ.get('CSBENCH_REPO', '(unset)')}"

@@ -1,0 +1,30 @@
+"""A stand-in for the Bun driver that misbehaves on purpose (bridge error-path tests only).
+
+Usage: misbehave.py MODE, MODE one of crash | hang | garbage | wrong_id | check | echo.
+It answers a first ``probe`` correctly, then misbehaves on the next request.
+"""
+
+import json
+import sys
+import time
+
+mode = sys.argv[1]
+for n, line in enumerate(sys.stdin):
+    req = json.loads(line)
+    if n == 0 or mode == "echo":
+        reply = {"id": req["id"], "ok": True, "busy_ns": 100 * n, "result": {"n": n}}
+        print(json.dumps(reply), flush=True)
+        continue
+    if mode == "crash":
+        print("fatal: simulated crash in the driver", file=sys.stderr, flush=True)
+        sys.exit(3)
+    if mode == "hang":
+        print("about to hang", file=sys.stderr, flush=True)
+        time.sleep(60)
+    if mode == "garbage":
+        print("this is not json", flush=True)
+    if mode == "wrong_id":
+        print(json.dumps({"id": req["id"] + 7, "ok": True, "busy_ns": 0, "result": {}}), flush=True)
+    if mode == "check":
+        err = {"type": "check", "message": "find_by_id: expected uid 3, got 4", "stack": None}
+        print(json.dumps({"id": req["id"], "ok": False, "busy_ns": 5, "error": err}), flush=True)

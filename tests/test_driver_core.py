@@ -1,0 +1,148 @@
+"""The Bun driver against the real npm-published Collection Store (3.0.0-beta.23)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from csbench import datagen
+from csbench.bridge import CheckFailed, Driver, Unsupported
+from csbench.histogram import Histogram
+
+pytestmark = pytest.mark.integration
+
+INDEXES = [
+    {"name": "uid", "key": "uid", "unique": True},
+    {"name": "group", "key": "group", "unique": False},
+    {"name": "age", "key": "age", "unique": False},
+]
+MEMORY_OPS = [
+    "insert",
+    "find_by_id",
+    "find_by_indexed",
+    "find_range",
+    "update_by_id",
+    "remove_by_id",
+]
+PASSING_AT_BETA23 = ["insert", "find_by_id", "find_by_indexed"]
+# Real library bugs of 3.0.0-beta.23 with the b-pl-tree 1.3.x that npm resolves today:
+# find({$gte, $lt}) returns every document, updateWithId drops the document from the id
+# index, findById of a removed id throws. The driver must report them as failed checks.
+FAILING_AT_BETA23 = ["find_range", "update_by_id", "remove_by_id"]
+
+
+@pytest.fixture(scope="module")
+def driver(npm_target: Path):
+    drv = Driver(npm_target)
+    yield drv
+    drv.close()
+
+
+@pytest.fixture(scope="module")
+def small(driver: Driver) -> str:
+    driver.load("small", datagen.dataset_file("small", 1_000), indexes=INDEXES)
+    return "small"
+
+
+def test_probe_reports_the_package_era(driver: Driver, npm_target: Path) -> None:
+    probe = driver.probe()
+    assert probe["era"] == "package-root"
+    assert probe["entry"] == "src/index.ts"  # relative to the target
+    assert probe["package_version"] == "3.0.0-beta.23"
+    assert probe["bun"] == "1.4.5"
+    assert probe["capabilities"]["database"] is True
+    assert probe["capabilities"]["transactions"] is False  # beta.23's are stubs
+    assert set(MEMORY_OPS) <= set(probe["ops"])
+    assert "txn_commit" not in probe["ops"]
+
+
+def test_load_counts_every_document(driver: Driver, small: str) -> None:
+    result = driver.load("small-again", datagen.dataset_file("small", 1_000), indexes=INDEXES)
+    assert result["count"] == 1_000
+
+
+@pytest.mark.parametrize("op", PASSING_AT_BETA23)
+def test_core_op_runs_checked_batches(driver: Driver, small: str, op: str) -> None:
+    before = driver.busy_ns
+    batch = driver.run(op, dataset=small, count=200, seed=1)
+    assert batch.count == 200
+    assert batch.hist.count == 200
+    assert batch.busy_ns > 0
+    assert driver.busy_ns - before == batch.busy_ns
+    assert batch.raw["min_ns"] <= batch.hist.percentile(50) <= batch.raw["max_ns"] * 1.02
+
+
+@pytest.mark.parametrize("op", FAILING_AT_BETA23)
+def test_library_bugs_of_beta23_are_failed_checks(driver: Driver, op: str) -> None:
+    handle = f"bugs-{op}"
+    driver.load(handle, datagen.dataset_file("small", 1_000), indexes=INDEXES)
+    with pytest.raises(CheckFailed, match=op):
+        driver.run(op, dataset=handle, count=50, seed=1)
+
+
+def test_inserts_are_undone_outside_the_timed_region(driver: Driver) -> None:
+    driver.load("grow", datagen.dataset_file("small", 1_000), indexes=INDEXES)
+    driver.run("insert", dataset="grow", count=300, seed=2)
+    # find_by_indexed checks each group's count against the driver's model of the data:
+    # an insert left behind would fail it
+    driver.run("find_by_indexed", dataset="grow", count=100, seed=3)
+
+
+def test_budget_stops_a_batch_early(driver: Driver, small: str) -> None:
+    batch = driver.run("find_by_indexed", dataset=small, count=1_000_000, min_count=3, budget_ms=5)
+    assert 3 <= batch.count < 100_000
+
+
+def test_unsupported_op_is_reported(driver: Driver, small: str) -> None:
+    with pytest.raises(Unsupported):
+        driver.run("txn_commit", dataset=small, count=1)
+
+
+def test_driver_histogram_equals_python_histogram(driver: Driver) -> None:
+    rng = np.random.default_rng(7)
+    values = [int(v) for v in rng.lognormal(mean=9, sigma=2, size=5_000)] + [0, 1, 127, 128, 2**40]
+    result = driver.request("hist_selftest", {"values": values})
+    hist = Histogram()
+    hist.record_many(values)
+    assert result["buckets"] == hist.to_buckets()
+    for q in (50, 95, 99):
+        assert result[f"p{q}_ns"] == hist.percentile(q)
+
+
+def test_busy_clock_mean_agrees_with_histogram_median(driver: Driver) -> None:
+    """What core.Core.time_op reports (batch mean op time) vs the per-op histogram median."""
+    driver.load("small-10k", datagen.dataset_file("small", 10_000), indexes=INDEXES)
+    driver.run("find_by_id", dataset="small-10k", count=2_000)  # warm-up
+    batches = [driver.run("find_by_id", dataset="small-10k", count=2_000, seed=s) for s in range(7)]
+    mean = statistics.median(b.mean_ns for b in batches)
+    p50 = statistics.median(b.hist.percentile(50) for b in batches)
+    assert abs(mean - p50) / p50 < 0.10, (mean, p50)
+
+
+def test_wrong_result_is_a_failed_check(tmp_path: Path, npm_target: Path) -> None:
+    """A Collection Store whose findById returns nothing must fail, not look fast."""
+    broken = tmp_path / "collection-store"
+    broken.mkdir()
+    for entry in npm_target.iterdir():
+        if entry.name != "src":
+            os.symlink(entry, broken / entry.name)
+    os.symlink(npm_target.parent, tmp_path / "node_modules")  # the package's hoisted deps
+    src = broken / "src"
+    shutil.copytree(npm_target / "src", src)
+    source = src / "async" / "collection.ts"
+    anchor = "async findById(id: ValueType): Promise<T | undefined> {"
+    text = source.read_text()
+    assert anchor in text
+    source.write_text(text.replace(anchor, anchor + "\n    return undefined"))
+    drv = Driver(broken)
+    try:
+        drv.load("small", datagen.dataset_file("small", 1_000), indexes=INDEXES)
+        with pytest.raises(CheckFailed, match="find_by_id"):
+            drv.run("find_by_id", dataset="small", count=10)
+    finally:
+        drv.close()
