@@ -51,16 +51,9 @@ def _remove_scratch() -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def capabilities(drv: Driver) -> dict[str, Any]:
-    """The probe of the commit under test (cached on the driver)."""
-    if not hasattr(drv, "probe_result"):
-        drv.probe_result = drv.probe()  # type: ignore[attr-defined]
-    return drv.probe_result  # type: ignore[attr-defined]
-
-
 def require_op(drv: Driver, op: str) -> None:
     """Raise NotImplementedError (asv: skipped) when the commit cannot run ``op``."""
-    probe = capabilities(drv)
+    probe = drv.probe()
     if op not in probe.get("ops", []):
         raise NotImplementedError(f"{op} is not available at this commit (era {probe.get('era')})")
 

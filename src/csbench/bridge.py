@@ -79,6 +79,7 @@ class Driver:
         self.busy_ns = 0
         self.op_clock_ns = 0.0
         self.datasets: dict[str, dict[str, Any]] = {}
+        self._probe: dict[str, Any] | None = None
         self._next_id = 0
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -161,7 +162,10 @@ class Driver:
         return reply.get("result") or {}
 
     def probe(self) -> dict[str, Any]:
-        return self.request("probe")
+        """What the commit under test offers (asked once per driver)."""
+        if self._probe is None:
+            self._probe = self.request("probe")
+        return self._probe
 
     def load(
         self,
