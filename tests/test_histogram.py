@@ -158,3 +158,12 @@ def test_percentile_errors() -> None:
     for q in (-0.1, 100.1, float("nan")):
         with pytest.raises(ValueError, match=r"\[0, 100\]"):
             hist.percentile(q)
+
+
+def test_mean_is_within_half_a_bucket_of_numpy() -> None:
+    values = np.random.default_rng(3).lognormal(mean=8, sigma=1.5, size=10_000).astype(np.int64)
+    hist = Histogram()
+    hist.record_many(values)
+    assert abs(hist.mean() - values.mean()) / values.mean() < 1 / 128
+    with pytest.raises(ValueError):
+        Histogram().mean()

@@ -88,6 +88,13 @@ class Histogram:
         """Number of values recorded."""
         return sum(self._counts.values())
 
+    def mean(self) -> float:
+        """Mean of the bucket values: within half a bucket (<= 1/128) of the true mean."""
+        n = self.count
+        if n == 0:
+            raise ValueError("mean of an empty histogram")
+        return sum(bucket_value(i) * c for i, c in self._counts.items()) / n
+
     def percentile(self, q: float) -> float:
         """Value of the first bucket whose cumulative count reaches rank max(1, ceil(q/100*N))."""
         if not 0 <= q <= 100:
