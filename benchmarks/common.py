@@ -6,11 +6,12 @@ import atexit
 import shutil
 import statistics
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from csbench import datagen
-from csbench.bridge import Driver, DriverError, Unsupported, get_driver
+from csbench.bridge import Batch, Driver, DriverError, Unsupported, get_driver
 from csbench.paths import cache_dir
 from csbench.target import target_root
 
@@ -60,17 +61,23 @@ def require_op(drv: Driver, op: str) -> None:
 
 @dataclass
 class Session:
-    """A driver with the dataset an op needs loaded, ready to run batches."""
+    """A driver ready to run batches of one op (on a loaded dataset, or with params)."""
 
     driver: Driver
     op: str
-    handle: str
+    handle: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
     def batch(
         self, count: int = BATCH_COUNT, budget_ms: float | None = BATCH_BUDGET_MS, seed: int = 0
-    ):
+    ) -> Batch:
         return self.driver.run(
-            self.op, dataset=self.handle, count=count, budget_ms=budget_ms, seed=seed
+            self.op,
+            dataset=self.handle,
+            count=count,
+            budget_ms=budget_ms,
+            seed=seed,
+            **self.params,
         )
 
 
@@ -87,58 +94,69 @@ def session(op: str, dataset: str) -> Session:
     if handle not in drv.datasets:
         directory = None
         if storage == "file":
-            directory = tempfile.mkdtemp(prefix="csbench-db-", dir=_scratch_root())
-            _scratch.append(directory)
+            directory = scratch_dir("csbench-db-")
         drv.load(handle, path, storage=storage, directory=directory, indexes=INDEXES)
     return Session(drv, op, handle)
 
 
-def _scratch_root() -> str:
+def area_session(op: str, **params: Any) -> Session:
+    """Start (or reuse) the driver for an area op that builds its own fixture from ``params``."""
+    drv = get_driver(target_root())
+    require_op(drv, op)
+    return Session(drv, op, None, params)
+
+
+def scratch_dir(prefix: str) -> str:
+    """A fresh directory under the cache, removed when the process exits."""
     root = cache_dir() / "scratch"
     root.mkdir(parents=True, exist_ok=True)
-    return str(root)
+    path = tempfile.mkdtemp(prefix=prefix, dir=root)
+    _scratch.append(path)
+    return path
+
+
+def latency_entry(make_session: Callable[[], Session]) -> dict[str, Any]:
+    """Percentiles (µs) of LATENCY_REPEATS batches after one warm-up batch, for ``setup_cache``.
+
+    Never raises: an op the commit lacks is recorded as ``unsupported``, a failed check or
+    a driver crash as ``error`` (with its message), so one op cannot fail the others.
+    """
+    try:
+        sess = make_session()
+        sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=99)  # warm-up
+        batches = [
+            sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=i)
+            for i in range(LATENCY_REPEATS)
+        ]
+    except (NotImplementedError, Unsupported) as exc:
+        return {"status": "unsupported", "message": str(exc)}
+    except DriverError as exc:
+        return {"status": "error", "message": str(exc)}
+    return {
+        "status": "ok",
+        "count": [b.count for b in batches],
+        **{f"p{q}": [b.percentile_us(q) for b in batches] for q in (50, 95, 99)},
+    }
 
 
 def measure_latencies(ops: list[str], datasets: list[str]) -> dict[str, dict[str, Any]]:
-    """For ``setup_cache``: per (op, dataset), the percentiles of LATENCY_REPEATS batches.
-
-    Never raises for one op: an op the commit lacks is recorded as ``unsupported``, a
-    failed check or a driver crash as ``error`` (with its message), and the rest go on.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for dataset in datasets:
-        for op in ops:
-            key = f"{op}/{dataset}"
-            try:
-                sess = session(op, dataset)
-                sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=99)  # warm-up
-                batches = [
-                    sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=i)
-                    for i in range(LATENCY_REPEATS)
-                ]
-            except (NotImplementedError, Unsupported) as exc:
-                out[key] = {"status": "unsupported", "message": str(exc)}
-                continue
-            except DriverError as exc:
-                out[key] = {"status": "error", "message": str(exc)}
-                continue
-            out[key] = {
-                "status": "ok",
-                "count": [b.count for b in batches],
-                **{f"p{q}": [b.percentile_us(q) for b in batches] for q in (50, 95, 99)},
-            }
-    return out
+    """Latency entries of every (op, dataset) pair, keyed ``op/dataset``."""
+    return {
+        f"{op}/{dataset}": latency_entry(lambda op=op, dataset=dataset: session(op, dataset))
+        for dataset in datasets
+        for op in ops
+    }
 
 
-def latency(cache: dict[str, dict[str, Any]], op: str, dataset: str, q: int) -> float:
+def latency(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
     """Median over repeats of the batch p``q`` in µs; raises for a failed op."""
-    entry = cache[f"{op}/{dataset}"]
+    entry = cache[key]
     if entry["status"] != "ok":
         raise RuntimeError(entry["message"])
     return statistics.median(entry[f"p{q}"])
 
 
-def skip_if_unsupported(cache: dict[str, dict[str, Any]], op: str, dataset: str) -> None:
-    entry = cache[f"{op}/{dataset}"]
+def skip_if_unsupported(cache: dict[str, dict[str, Any]], key: str) -> None:
+    entry = cache[key]
     if entry["status"] == "unsupported":
         raise NotImplementedError(entry["message"])

@@ -64,15 +64,15 @@ class CoreLatency:
         return common.measure_latencies(OPS, DATASETS)
 
     def setup(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> None:
-        common.skip_if_unsupported(cache, op, dataset)
+        common.skip_if_unsupported(cache, f"{op}/{dataset}")
 
     def track_p50(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> float:
-        return common.latency(cache, op, dataset, 50)
+        return common.latency(cache, f"{op}/{dataset}", 50)
 
     def track_p95(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> float:
-        return common.latency(cache, op, dataset, 95)
+        return common.latency(cache, f"{op}/{dataset}", 95)
 
     def track_p99(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> float:
-        return common.latency(cache, op, dataset, 99)
+        return common.latency(cache, f"{op}/{dataset}", 99)
 
     track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]

@@ -8,6 +8,8 @@ export type Era = "package-root" | "async-2023" | "flat-2025" | "core-2025";
 export interface Layout {
   root: string;
   era: Era;
+  /** The package directory holding src/ (ROOT, or ROOT/packages/collection-store). */
+  packageDir: string;
   /** Absolute path of the entry module (src/index.ts). */
   entry: string;
   /** Entry relative to ROOT, as reported by probe. */
@@ -26,6 +28,7 @@ function layout(root: string, packageDir: string, era: Era): Layout {
   return {
     root,
     era,
+    packageDir,
     entry,
     entryRelative: relative(root, entry),
     packageVersion: typeof version === "string" ? version : null,

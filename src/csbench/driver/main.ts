@@ -5,7 +5,7 @@ import { type Dataset, loadDataset, removeTempRoots } from "./dataset";
 import { detectLayout } from "./era";
 import { Histogram } from "./histogram";
 import { type Library, loadLibrary } from "./library";
-import { availableOps, registerAdapter, runBatch } from "./ops";
+import { availableOps, detectAreaCapabilities, registerAdapter, runBatch } from "./ops";
 import {
   type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, stdinLines, usage,
 } from "./protocol";
@@ -30,7 +30,9 @@ function exit(code: number): never {
 /** The library, or why it is unusable (then every op but hist_selftest and close fails with that). */
 async function openLibrary(root: string): Promise<{ library: Library } | { error: unknown }> {
   try {
-    return { library: await loadLibrary(detectLayout(root)) };
+    const library = await loadLibrary(detectLayout(root));
+    await detectAreaCapabilities(library);
+    return { library };
   } catch (error) {
     return { error };
   }

@@ -29,11 +29,25 @@ export interface OpSpec {
 export interface Adapter {
   area: string;
   ops: Record<string, OpSpec>;
+  /**
+   * Capabilities this area adds to probe (e.g. {auth: true}), detected from the commit's
+   * files or exports; never throws for a missing feature (report false instead).
+   */
+  detect?(library: Library): Promise<Record<string, boolean>> | Record<string, boolean>;
 }
 
 const registry = new Map<string, OpSpec>();
+const adapters: Adapter[] = [];
+
+/** Merge every registered area's detected capabilities into library.caps. */
+export async function detectAreaCapabilities(library: Library): Promise<void> {
+  for (const adapter of adapters) {
+    if (adapter.detect) Object.assign(library.caps, await adapter.detect(library));
+  }
+}
 
 export function registerAdapter(adapter: Adapter): void {
+  adapters.push(adapter);
   for (const [name, spec] of Object.entries(adapter.ops)) {
     if (registry.has(name)) throw new Error(`op ${name} of area ${adapter.area} is already registered`);
     registry.set(name, spec);
