@@ -9,6 +9,7 @@ from pathlib import Path
 
 from csbench import asvconf
 from csbench.config import configured_repo
+from csbench.paths import project_root
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
@@ -56,6 +57,41 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_targets(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from csbench import targets as tg
+
+    repo = configured_repo(args.repo)
+
+    def resolve(rev: str) -> str:
+        if not repo:
+            raise tg.ResultsNotFound(f"cannot resolve {rev!r} without a repository (--repo)")
+        out = subprocess.run(
+            ["git", "-C", repo, "rev-parse", "--verify", f"{rev}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            env=asvconf.git_env(),
+        )
+        if out.returncode != 0:
+            raise tg.ResultsNotFound(f"{repo}: unknown revision {rev!r}")
+        return out.stdout.strip()
+
+    try:
+        targets = tg.load_targets(Path(args.targets) if args.targets else None)
+        results = tg.load_commit_results(Path(args.results), args.machine, args.commit, resolve)
+    except (tg.TargetFileError, tg.ResultsNotFound) as exc:
+        print(f"csbench targets: {exc}", file=sys.stderr)
+        return 2
+    verdicts = [tg.evaluate(t, results) for t in targets]
+    if args.format == "json":
+        print(tg.render_json(verdicts, results))
+    else:
+        print(tg.render_text(verdicts, results, markdown=args.format == "markdown"))
+    failed = any(v.status == "fail" for v in verdicts)
+    return 1 if args.strict and failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csbench", description="Collection Store benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     mirror.add_argument("dest", help="where to create the bare mirror")
     probe = sub.add_parser("probe", help="print what the driver finds in a Collection Store tree")
     probe.add_argument("target", help="a Collection Store tree with node_modules installed")
+    tgt = sub.add_parser("targets", help="judge one commit's stored results against targets.yaml")
+    tgt.add_argument("--commit", help="hash prefix or revision (default: the newest results)")
+    tgt.add_argument("--machine", help="asv machine name (default: the only one in results/)")
+    tgt.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    tgt.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    tgt.add_argument("--targets", help="targets file (default: benchmarks/targets.yaml)")
+    tgt.add_argument(
+        "--results",
+        default=str(project_root() / "results"),
+        help="asv results directory (default: results/)",
+    )
+    tgt.add_argument("--repo", help="repository used to resolve --commit revisions")
     return parser
 
 
@@ -86,7 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_asv(args, rest)
     if rest:
         build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
-    return {"setup": _cmd_setup, "mirror": _cmd_mirror, "probe": _cmd_probe}[args.command](args)
+    commands = {
+        "setup": _cmd_setup,
+        "mirror": _cmd_mirror,
+        "probe": _cmd_probe,
+        "targets": _cmd_targets,
+    }
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,306 @@
+"""The plan's performance targets as data (benchmarks/targets.yaml), judged on asv results.
+
+A target reads one stored asv value (a benchmark and one parameter combination) of one
+commit on one machine, converts it to the target's display unit and compares it with the
+bound. A value that is missing says why: the benchmark was skipped (the area does not
+exist at that commit), failed, or was not run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from csbench.paths import project_root
+
+STATISTICS = ("p50", "p95", "p99", "mean", "throughput", "peak", "share", "count")
+DIRECTIONS = ("below", "above")
+UNITS = ("ms", "us", "MB/s", "GB", "MB", "%", "users")
+ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+BENCHMARK_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*){2,}$")
+
+# (benchmark unit as asv stores it, display unit) -> conversion
+CONVERSIONS: dict[tuple[str, str], Callable[[float], float]] = {
+    ("seconds", "ms"): lambda v: v * 1e3,
+    ("seconds", "us"): lambda v: v * 1e6,
+    ("us", "ms"): lambda v: v / 1e3,
+    ("ns/B", "MB/s"): lambda v: 1e3 / v,  # 1 byte per ns = 1e9 B/s = 1,000 MB/s
+    ("bytes", "GB"): lambda v: v / 1e9,
+    ("bytes", "MB"): lambda v: v / 1e6,
+}
+
+
+def default_targets_file() -> Path:
+    return project_root() / "benchmarks" / "targets.yaml"
+
+
+class TargetFileError(ValueError):
+    """A malformed targets file; the message names the file, the entry and the key."""
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    title: str
+    benchmark: str
+    statistic: str
+    bound: float
+    direction: str
+    unit: str
+    source: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def passes(self, value: float) -> bool:
+        return value < self.bound if self.direction == "below" else value > self.bound
+
+    @property
+    def bound_text(self) -> str:
+        return f"{'<' if self.direction == 'below' else '>'} {self.bound:g} {self.unit}"
+
+
+_REQUIRED: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "title": (str,),
+    "benchmark": (str,),
+    "statistic": (str,),
+    "bound": (int, float),
+    "direction": (str,),
+    "unit": (str,),
+    "source": (str,),
+}
+_CHOICES = {"statistic": STATISTICS, "direction": DIRECTIONS, "unit": UNITS}
+
+
+def _entry_error(path: Path, index: int, entry: Any, key: str, problem: str) -> TargetFileError:
+    name = f" (id {entry['id']!r})" if isinstance(entry, dict) and "id" in entry else ""
+    return TargetFileError(f"{path}: targets[{index}]{name}: key '{key}': {problem}")
+
+
+def _parse_entry(path: Path, index: int, entry: Any) -> Target:
+    if not isinstance(entry, dict):
+        raise TargetFileError(f"{path}: targets[{index}]: expected a mapping, got {entry!r}")
+    for key, types in _REQUIRED.items():
+        if key not in entry:
+            raise _entry_error(path, index, entry, key, "missing")
+        value = entry[key]
+        if not isinstance(value, types) or isinstance(value, bool):
+            expected = " or ".join(t.__name__ for t in types)
+            raise _entry_error(
+                path, index, entry, key, f"expected {expected}, got {type(value).__name__}"
+            )
+    for key, choices in _CHOICES.items():
+        if entry[key] not in choices:
+            raise _entry_error(
+                path, index, entry, key, f"{entry[key]!r} is not one of {', '.join(choices)}"
+            )
+    if not ID_PATTERN.match(entry["id"]):
+        raise _entry_error(path, index, entry, "id", f"{entry['id']!r} is not kebab-case")
+    if not BENCHMARK_PATTERN.match(entry["benchmark"]):
+        raise _entry_error(
+            path, index, entry, "benchmark", f"{entry['benchmark']!r} is not module.Class.method"
+        )
+    if not math.isfinite(entry["bound"]):
+        raise _entry_error(path, index, entry, "bound", "must be a finite number")
+    params = entry.get("params", {})
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise _entry_error(path, index, entry, "params", "expected a mapping of names to values")
+    unknown = set(entry) - set(_REQUIRED) - {"params"}
+    if unknown:
+        raise _entry_error(path, index, entry, sorted(unknown)[0], "unknown key")
+    return Target(**{k: entry[k] for k in _REQUIRED}, params=dict(params))
+
+
+def load_targets(path: Path | None = None) -> list[Target]:
+    """Read and validate a targets file; raise TargetFileError naming file, entry and key."""
+    path = path or default_targets_file()
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise TargetFileError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
+        raise TargetFileError(f"{path}: key 'targets': expected a list of targets")
+    targets = [_parse_entry(path, i, entry) for i, entry in enumerate(data["targets"])]
+    seen: set[str] = set()
+    for i, target in enumerate(targets):
+        if target.id in seen:
+            raise TargetFileError(f"{path}: targets[{i}] (id {target.id!r}): key 'id': duplicate")
+        seen.add(target.id)
+    return targets
+
+
+@dataclass(frozen=True)
+class CommitResults:
+    """The stored asv results of one commit on one machine."""
+
+    machine: str
+    commit: str
+    date: int | None
+    results: dict[str, dict[str, Any]]  # benchmark -> {column: value}
+    benchmarks: dict[str, Any]  # results/benchmarks.json
+
+
+class ResultsNotFound(LookupError):
+    """No results for the machine or commit asked for."""
+
+
+def machines(results_dir: Path) -> list[str]:
+    return sorted(p.parent.name for p in results_dir.glob("*/machine.json"))
+
+
+def _load_result_file(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text())
+    columns = data["result_columns"]
+    data["by_benchmark"] = {
+        name: dict(zip(columns, row, strict=False)) for name, row in data["results"].items()
+    }
+    return data
+
+
+def load_commit_results(
+    results_dir: Path,
+    machine: str | None = None,
+    commit: str | None = None,
+    resolve: Callable[[str], str] | None = None,
+) -> CommitResults:
+    """Results of ``commit`` (hash prefix, or any rev ``resolve`` turns into a hash; default:
+    the newest commit) on ``machine`` (default: the only machine in ``results_dir``)."""
+    known = machines(results_dir)
+    if machine is None:
+        if len(known) != 1:
+            raise ResultsNotFound(
+                f"{results_dir}: name a machine with --machine (have: {', '.join(known) or 'none'})"
+            )
+        machine = known[0]
+    elif machine not in known:
+        raise ResultsNotFound(
+            f"{results_dir}: no results for machine {machine!r} "
+            f"(have: {', '.join(known) or 'none'})"
+        )
+    files = [
+        _load_result_file(p)
+        for p in sorted((results_dir / machine).glob("*.json"))
+        if p.name != "machine.json"
+    ]
+    if not files:
+        raise ResultsNotFound(f"{results_dir / machine}: no result files")
+    if commit is None:
+        chosen = max(files, key=lambda d: d.get("date") or 0)
+    else:
+        full = (
+            commit
+            if re.fullmatch(r"[0-9a-f]{4,40}", commit) or resolve is None
+            else resolve(commit)
+        )
+        matches = [d for d in files if d["commit_hash"].startswith(full)]
+        hashes = {d["commit_hash"] for d in matches}
+        if not hashes:
+            raise ResultsNotFound(f"no results for commit {commit} on machine {machine}")
+        if len(hashes) > 1:
+            raise ResultsNotFound(f"commit {commit} is ambiguous: {', '.join(sorted(hashes))}")
+        chosen = matches[0]
+    merged: dict[str, dict[str, Any]] = {}
+    for data in files:
+        if data["commit_hash"] == chosen["commit_hash"]:
+            merged.update(data["by_benchmark"])
+    meta_file = results_dir / "benchmarks.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    return CommitResults(machine, chosen["commit_hash"], chosen.get("date"), merged, meta)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: Target
+    status: str  # pass | fail | not measured
+    value: float | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self.target),
+            "status": self.status,
+            "value": self.value,
+            "reason": self.reason,
+        }
+
+
+def _param_matches(stored: str, wanted: Any) -> bool:
+    return stored in (repr(wanted), repr(str(wanted)), str(wanted))
+
+
+def _param_index(target: Target, names: list[str], params: list[list[str]]) -> int | None:
+    unknown = set(target.params) - set(names)
+    if unknown:
+        return None
+    for index, combo in enumerate(itertools.product(*params)):
+        if all(
+            _param_matches(value, target.params[name])
+            for name, value in zip(names, combo, strict=True)
+            if name in target.params
+        ):
+            return index
+    return None
+
+
+def evaluate(target: Target, results: CommitResults) -> Verdict:
+    """The verdict of one target on one commit's results."""
+    stored = results.results.get(target.benchmark)
+    if stored is None:
+        return Verdict(target, "not measured", reason=f"not run: no {target.benchmark} in results")
+    meta = results.benchmarks.get(target.benchmark, {})
+    names = meta.get("param_names", [])
+    params = stored.get("params") or meta.get("params", [])
+    index = _param_index(target, names, params) if target.params else 0
+    if index is None:
+        return Verdict(target, "not measured", reason=f"not run with params {target.params}")
+    values = stored["result"]
+    value = values[index] if values and index < len(values) else None
+    if value is None:
+        return Verdict(target, "not measured", reason="benchmark failed at this commit")
+    if isinstance(value, float) and math.isnan(value):
+        return Verdict(target, "not measured", reason="skipped: the area is missing at this commit")
+    unit = meta.get("unit", "")
+    convert = CONVERSIONS.get((unit, target.unit), (lambda v: v) if unit == target.unit else None)
+    if convert is None:
+        return Verdict(target, "not measured", reason=f"cannot convert {unit!r} to {target.unit}")
+    shown = convert(float(value))
+    return Verdict(target, "pass" if target.passes(shown) else "fail", shown)
+
+
+def render_text(verdicts: list[Verdict], results: CommitResults, markdown: bool = False) -> str:
+    head = f"Targets at {results.commit[:8]} on {results.machine}"
+    rows = [
+        (
+            v.target.id,
+            f"{v.value:.4g} {v.target.unit}" if v.value is not None else "-",
+            v.target.bound_text,
+            v.status if not v.reason else f"{v.status} ({v.reason})",
+        )
+        for v in verdicts
+    ]
+    header = ("target", "measured", "bound", "verdict")
+    if markdown:
+        lines = [f"**{head}**", "", "| " + " | ".join(header) + " |", "|---|---|---|---|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    return "\n".join([head, fmt.format(*header), *(fmt.format(*row) for row in rows)])
+
+
+def render_json(verdicts: list[Verdict], results: CommitResults) -> str:
+    return json.dumps(
+        {
+            "machine": results.machine,
+            "commit": results.commit,
+            "targets": [v.as_dict() for v in verdicts],
+        },
+        indent=2,
+    )

@@ -1,0 +1,177 @@
+"""targets.yaml validation and target verdicts on asv results from a real run.
+
+fixtures/results/ holds the results of a real `asv run` of core.CoreLatency.track_p95 on
+collection-store 3.0.0-beta.23 from npm: find_range fails its checks there (a library
+bug), txn_commit is skipped (no real transactions), the other ops have values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from csbench import cli
+from csbench.targets import (
+    Target,
+    TargetFileError,
+    evaluate,
+    load_commit_results,
+    load_targets,
+)
+
+FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "results"
+PLAN_IDS = {
+    "auth-login-p95",
+    "authz-cached-p95",
+    "simple-query-p95",
+    "realtime-notification-p95",
+    "files-upload-throughput",
+    "files-download-throughput",
+    "computed-attribute-p95",
+    "stored-function-p95",
+    "concurrent-users",
+    "memory-per-1000-users",
+    "cpu-share",
+}
+VALID = {
+    "id": "simple-query-p95",
+    "title": "Simple query",
+    "benchmark": "core.CoreLatency.track_p95",
+    "params": {"op": "find_by_indexed", "dataset": "small-10000"},
+    "statistic": "p95",
+    "bound": 5,
+    "direction": "below",
+    "unit": "ms",
+    "source": "plan",
+}
+
+
+def write_targets(tmp_path: Path, *entries: dict) -> Path:
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": list(entries)}))
+    return path
+
+
+def target(**changes) -> Target:
+    return Target(**{**VALID, **changes})
+
+
+@pytest.fixture(scope="module")
+def results():
+    return load_commit_results(FIXTURE_RESULTS)
+
+
+def test_the_plan_targets_are_all_declared() -> None:
+    targets = load_targets()
+    assert {t.id for t in targets} == PLAN_IDS
+    bounds = {t.id: (t.bound, t.direction, t.unit) for t in targets}
+    assert bounds["auth-login-p95"] == (10, "below", "ms")
+    assert bounds["files-upload-throughput"] == (100, "above", "MB/s")
+    assert bounds["memory-per-1000-users"] == (2, "below", "GB")
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "problem"),
+    [
+        ({"bound": "ten"}, "bound", "expected int or float, got str"),
+        ({"bound": True}, "bound", "expected int or float, got bool"),
+        ({"direction": "under"}, "direction", "is not one of below, above"),
+        ({"unit": "furlongs"}, "unit", "is not one of"),
+        ({"statistic": "p42"}, "statistic", "is not one of"),
+        ({"benchmark": "track_p95"}, "benchmark", "is not module.Class.method"),
+        ({"id": "Simple Query"}, "id", "is not kebab-case"),
+        ({"params": ["op"]}, "params", "expected a mapping"),
+        ({"colour": "red"}, "colour", "unknown key"),
+    ],
+)
+def test_malformed_entry_names_file_entry_and_key(
+    tmp_path: Path, change: dict, key: str, problem: str
+) -> None:
+    path = write_targets(tmp_path, VALID, {**VALID, "id": "second", **change})
+    with pytest.raises(TargetFileError) as info:
+        load_targets(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "targets[1]" in message
+    assert f"key '{key}'" in message
+    assert problem in message
+
+
+def test_missing_key_and_duplicate_id(tmp_path: Path) -> None:
+    entry = dict(VALID)
+    del entry["source"]
+    with pytest.raises(
+        TargetFileError, match=r"targets\[0\] \(id 'simple-query-p95'\): key 'source': missing"
+    ):
+        load_targets(write_targets(tmp_path, entry))
+    with pytest.raises(TargetFileError, match=r"targets\[1\].*key 'id': duplicate"):
+        load_targets(write_targets(tmp_path, VALID, VALID))
+
+
+def test_not_yaml_or_not_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text("targets: [unclosed")
+    with pytest.raises(TargetFileError, match="not valid YAML"):
+        load_targets(path)
+    path.write_text("targets: {a: 1}")
+    with pytest.raises(TargetFileError, match="key 'targets': expected a list"):
+        load_targets(path)
+
+
+def test_value_is_converted_to_the_display_unit(results) -> None:
+    stored = results.results["core.CoreLatency.track_p95"]["result"]
+    names = results.benchmarks["core.CoreLatency.track_p95"]["params"]
+    index = names[0].index("'find_by_indexed'") * len(names[1]) + names[1].index("'small-10000'")
+    verdict = evaluate(target(), results)
+    assert verdict.status == "pass"
+    assert verdict.value == pytest.approx(stored[index] / 1000)
+
+
+def test_fail_when_the_bound_is_not_met(results) -> None:
+    assert evaluate(target(bound=0.001), results).status == "fail"
+    assert evaluate(target(direction="above", bound=0.001), results).status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"params": {"op": "find_range", "dataset": "small-1000"}}, "benchmark failed"),
+        ({"params": {"op": "txn_commit", "dataset": "small-1000"}}, "area is missing"),
+        ({"benchmark": "auth.AuthLatency.track_p95"}, "not run: no auth.AuthLatency.track_p95"),
+        ({"params": {"op": "find_by_indexed", "dataset": "small-7"}}, "not run with params"),
+        ({"params": {"colour": "red"}}, "not run with params"),
+        ({"unit": "MB/s"}, "cannot convert"),
+    ],
+)
+def test_not_measured_says_why(results, changes: dict, reason: str) -> None:
+    verdict = evaluate(target(**changes), results)
+    assert verdict.status == "not measured"
+    assert reason in verdict.reason
+    assert verdict.value is None
+
+
+def test_cli_strict_exit_code_and_formats(tmp_path: Path, capsys) -> None:
+    ok = write_targets(tmp_path, VALID)
+    base = ["targets", "--results", str(FIXTURE_RESULTS), "--targets", str(ok)]
+    assert cli.main([*base, "--strict"]) == 0
+    capsys.readouterr()
+    assert cli.main([*base, "--format", "markdown"]) == 0
+    assert "| simple-query-p95 | " in capsys.readouterr().out
+    assert cli.main([*base, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["targets"][0]["status"] == "pass"
+    failing = write_targets(tmp_path, {**VALID, "bound": 0.001})
+    strict = ["targets", "--results", str(FIXTURE_RESULTS), "--targets", str(failing), "--strict"]
+    assert cli.main(strict) == 1
+    assert cli.main(strict[:-1]) == 0
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path, capsys) -> None:
+    bad = write_targets(tmp_path, {**VALID, "bound": "ten"})
+    assert cli.main(["targets", "--results", str(FIXTURE_RESULTS), "--targets", str(bad)]) == 2
+    assert "key 'bound'" in capsys.readouterr().err
+    assert cli.main(["targets", "--results", str(FIXTURE_RESULTS), "--machine", "nope"]) == 2
+    assert "no results for machine 'nope'" in capsys.readouterr().err
