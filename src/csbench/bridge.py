@@ -223,9 +223,14 @@ class Driver:
         return batch
 
     def close(self) -> None:
+        """Ask the driver to exit and let it run its exit clean-up; kill it only if it lingers."""
         if self.alive:
             with contextlib.suppress(DriverError):
                 self.request("close", timeout=10)
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()  # type: ignore[union-attr]  # EOF: exit in any case
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5)
         self.kill()
 
     def kill(self) -> None:

@@ -1,17 +1,29 @@
 // csbench driver: `bun main.ts --target ROOT` answers PROTOCOL.md requests on stdin/stdout.
+import { authAdapter } from "./auth";
 import { clock } from "./clock";
+import { computedAdapter } from "./computed";
 import { coreAdapter } from "./core";
 import { type Dataset, loadDataset, removeTempRoots } from "./dataset";
 import { detectLayout } from "./era";
+import { filesAdapter } from "./files";
+import { functionsAdapter } from "./functions";
 import { Histogram } from "./histogram";
 import { type Library, loadLibrary } from "./library";
 import { availableOps, detectAreaCapabilities, registerAdapter, runBatch } from "./ops";
 import {
   type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, stdinLines, usage,
 } from "./protocol";
+import { realtimeAdapter } from "./realtime";
+import { walAdapter } from "./wal";
 
 redirectConsoleToStderr();
 registerAdapter(coreAdapter);
+registerAdapter(authAdapter);
+registerAdapter(walAdapter);
+registerAdapter(realtimeAdapter);
+registerAdapter(filesAdapter);
+registerAdapter(computedAdapter);
+registerAdapter(functionsAdapter);
 
 function targetArg(argv: string[]): string {
   const i = argv.indexOf("--target");

@@ -1,0 +1,126 @@
+"""Auth of Collection Store (src/auth): login, JWT token pairs and validation, sessions and a
+cached authorization check, under two configs of the commit's src/auth/config/defaults.ts
+(identical at 2307c8d and f8a1929):
+
+- ``production`` = DEFAULT_AUTH_CONFIG: bcrypt 12 salt rounds; passwords of 8+ characters
+  with upper, lower, digit and special; ES256 JWTs (P-256 keys generated at import), access
+  tokens 900 s, refresh tokens 7 days, revocation on, 5 concurrent sessions; session ttl 1 h.
+- ``test`` = TEST_AUTH_CONFIG: bcrypt 4 rounds, passwords of 4+ characters, HS256, access
+  tokens 60 s, refresh tokens 300 s; session ttl 300 s.
+
+Each fixture holds USERS users made by UserManager.createUser (one bcrypt hash each, about
+0.15-0.3 s at production rounds). ``authorize_cached`` takes no auth config
+(AuthorizationEngine has its own), so its two series measure the same call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from csbench.bridge import Batch, op_clock
+
+from . import common
+
+# asv param value -> driver op (driver/auth.ts)
+DRIVER_OPS = {
+    "login": "auth_login",
+    "token_pair": "auth_token_pair",
+    "validate_token": "auth_validate_token",
+    "session_create": "auth_session_create",
+    "session_validate": "auth_session_validate",
+    "authorize_cached": "auth_authorize_cached",
+}
+OPS = list(DRIVER_OPS)
+SETTINGS = ["production", "test"]
+USERS = 20
+# A login at production rounds takes ~0.3 s, longer than any batch budget: its latency
+# batches hold this many logins (6 batches: ~9 s), so a percentile is not one sample.
+MIN_COUNT = {("login", "production"): 5}
+
+
+@dataclass
+class MinCountSession(common.Session):
+    """A session whose batches run at least ``min_count`` ops, whatever the budget."""
+
+    min_count: int = 1
+
+    def batch(
+        self,
+        count: int = common.BATCH_COUNT,
+        budget_ms: float | None = common.BATCH_BUDGET_MS,
+        seed: int = 0,
+    ) -> Batch:
+        return self.driver.run(
+            self.op,
+            count=count,
+            min_count=self.min_count,
+            budget_ms=budget_ms,
+            seed=seed,
+            **self.params,
+        )
+
+
+def session(op: str, settings: str) -> MinCountSession:
+    base = common.area_session(DRIVER_OPS[op], settings=settings, users=USERS)
+    return MinCountSession(
+        base.driver, base.op, None, base.params, MIN_COUNT.get((op, settings), 1)
+    )
+
+
+class AuthTime:
+    """Time of one op inside Bun (busy clock), without the pipe round trip.
+
+    ``login`` is getUserByEmail + verifyPassword timed together (there is no login());
+    ``validate_token`` validates a pair issued untimed just before. Ops that write restore
+    their fixture untimed afterwards. One asv sample is one driver batch (at production
+    rounds, one login).
+    """
+
+    params = (OPS, SETTINGS)
+    param_names = ["op", "settings"]
+    timer = staticmethod(op_clock)
+    number = 1
+    repeat = (4, 12, 4.0)
+    warmup_time = 0.5
+    rounds = 2
+    timeout = 300
+    version = "auth-time-1"
+
+    def setup(self, op: str, settings: str) -> None:
+        self.session = session(op, settings)
+
+    def time_op(self, op: str, settings: str) -> None:
+        self.session.batch()
+
+
+class AuthLatency:
+    """p50 / p95 / p99 latency of one op in µs (median over common.LATENCY_REPEATS batches)."""
+
+    params = (OPS, SETTINGS)
+    param_names = ["op", "settings"]
+    timeout = 900
+    version = "auth-latency-1"
+
+    def setup_cache(self) -> dict[str, dict[str, Any]]:
+        return {
+            f"{op}/{settings}": common.latency_entry(
+                lambda op=op, settings=settings: session(op, settings)
+            )
+            for settings in SETTINGS
+            for op in OPS
+        }
+
+    def setup(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> None:
+        common.skip_if_unsupported(cache, f"{op}/{settings}")
+
+    def track_p50(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> float:
+        return common.latency(cache, f"{op}/{settings}", 50)
+
+    def track_p95(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> float:
+        return common.latency(cache, f"{op}/{settings}", 95)
+
+    def track_p99(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> float:
+        return common.latency(cache, f"{op}/{settings}", 99)
+
+    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]

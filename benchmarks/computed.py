@@ -1,0 +1,76 @@
+"""Computed attributes of Collection Store (ComputedAttributeEngine + ComputedAttributeCache):
+registering an attribute, computing one with the cache cold and warm, and an attribute that
+depends on another. The attributes read a real CSDatabase: 4,000 orders of 100 users, a
+user's {count, total} through the owner index (the driver builds it once per process).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csbench.bridge import op_clock
+
+from . import common
+
+# asv param value -> driver op (driver/computed.ts)
+DRIVER_OPS = {
+    "register": "computed_register",
+    "compute_cold": "computed_cold",
+    "compute_cached": "computed_cached",
+    "compute_dependent": "computed_dependent",
+}
+OPS = list(DRIVER_OPS)
+
+
+class ComputedTime:
+    """Time of one op inside Bun (busy clock), without the pipe round trip.
+
+    ``compute_cold`` invalidates the target's cache entry untimed first; ``compute_cached``
+    must be a cache hit (checked); ``compute_dependent`` computes an attribute whose
+    function computes another, both cold. One asv sample is one driver batch.
+    """
+
+    params = (OPS,)
+    param_names = ["op"]
+    timer = staticmethod(op_clock)
+    number = 1
+    repeat = (4, 12, 4.0)
+    warmup_time = 0.5
+    rounds = 2
+    timeout = 600
+    version = "computed-time-1"
+
+    def setup(self, op: str) -> None:
+        self.session = common.area_session(DRIVER_OPS[op])
+
+    def time_op(self, op: str) -> None:
+        self.session.batch()
+
+
+class ComputedLatency:
+    """p50 / p95 / p99 latency of one op in µs (median over common.LATENCY_REPEATS batches)."""
+
+    params = (OPS,)
+    param_names = ["op"]
+    timeout = 600
+    version = "computed-latency-1"
+
+    def setup_cache(self) -> dict[str, dict[str, Any]]:
+        return {
+            op: common.latency_entry(lambda op=op: common.area_session(DRIVER_OPS[op]))
+            for op in OPS
+        }
+
+    def setup(self, cache: dict[str, dict[str, Any]], op: str) -> None:
+        common.skip_if_unsupported(cache, op)
+
+    def track_p50(self, cache: dict[str, dict[str, Any]], op: str) -> float:
+        return common.latency(cache, op, 50)
+
+    def track_p95(self, cache: dict[str, dict[str, Any]], op: str) -> float:
+        return common.latency(cache, op, 95)
+
+    def track_p99(self, cache: dict[str, dict[str, Any]], op: str) -> float:
+        return common.latency(cache, op, 99)
+
+    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]
