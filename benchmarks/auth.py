@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from csbench.bridge import Batch, op_clock
+from csbench.bridge import Batch
 
 from . import common
 
@@ -68,7 +68,7 @@ def session(op: str, settings: str) -> MinCountSession:
     )
 
 
-class AuthTime:
+class AuthTime(common.BusyClockTime):
     """Time of one op inside Bun (busy clock), without the pipe round trip.
 
     ``login`` is getUserByEmail + verifyPassword timed together (there is no login());
@@ -79,11 +79,6 @@ class AuthTime:
 
     params = (OPS, SETTINGS)
     param_names = ["op", "settings"]
-    timer = staticmethod(op_clock)
-    number = 1
-    repeat = (4, 12, 4.0)
-    warmup_time = 0.5
-    rounds = 2
     timeout = 300
     version = "auth-time-1"
 
@@ -94,7 +89,7 @@ class AuthTime:
         self.session.batch()
 
 
-class AuthLatency:
+class AuthLatency(common.LatencyTracks):
     """p50 / p95 / p99 latency of one op in µs (median over common.LATENCY_REPEATS batches)."""
 
     params = (OPS, SETTINGS)
@@ -110,17 +105,3 @@ class AuthLatency:
             for settings in SETTINGS
             for op in OPS
         }
-
-    def setup(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> None:
-        common.skip_if_unsupported(cache, f"{op}/{settings}")
-
-    def track_p50(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> float:
-        return common.latency(cache, f"{op}/{settings}", 50)
-
-    def track_p95(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> float:
-        return common.latency(cache, f"{op}/{settings}", 95)
-
-    def track_p99(self, cache: dict[str, dict[str, Any]], op: str, settings: str) -> float:
-        return common.latency(cache, f"{op}/{settings}", 99)
-
-    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]

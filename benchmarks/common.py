@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import atexit
 import shutil
 import statistics
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csbench import datagen
-from csbench.bridge import Batch, Driver, DriverError, Unsupported, get_driver
+from csbench.bridge import Batch, Driver, DriverError, Unsupported, get_driver, op_clock
 from csbench.paths import cache_dir
 from csbench.target import target_root
 
@@ -156,7 +157,47 @@ def latency(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
     return statistics.median(entry[f"p{q}"])
 
 
+def latency_key(*params: Any) -> str:
+    """The ``setup_cache`` key of one parameter combination of a ``LatencyTracks`` class."""
+    return "/".join(str(p) for p in params) or "all"
+
+
 def skip_if_unsupported(cache: dict[str, dict[str, Any]], key: str) -> None:
     entry = cache[key]
     if entry["status"] == "unsupported":
         raise NotImplementedError(entry["message"])
+
+
+class BusyClockTime:
+    """Base of the ``…Time`` classes: one asv sample is one driver batch timed on the busy
+    clock (bridge.op_clock), so a figure is one op's mean time inside Bun."""
+
+    timer = staticmethod(op_clock)
+    number = 1
+    repeat = (4, 12, 4.0)
+    warmup_time = 0.5
+    rounds = 2
+    timeout = 600
+
+
+class LatencyTracks(abc.ABC):
+    """Base of the ``…Latency`` classes: ``setup_cache`` returns ``latency_entry`` results
+    keyed by ``latency_key(*params)``; the tracks report, in µs, the median over repeats of
+    each batch's p50 / p95 / p99."""
+
+    @abc.abstractmethod
+    def setup_cache(self) -> dict[str, dict[str, Any]]: ...
+
+    def setup(self, cache: dict[str, dict[str, Any]], *params: Any) -> None:
+        skip_if_unsupported(cache, latency_key(*params))
+
+    def track_p50(self, cache: dict[str, dict[str, Any]], *params: Any) -> float:
+        return latency(cache, latency_key(*params), 50)
+
+    def track_p95(self, cache: dict[str, dict[str, Any]], *params: Any) -> float:
+        return latency(cache, latency_key(*params), 95)
+
+    def track_p99(self, cache: dict[str, dict[str, Any]], *params: Any) -> float:
+        return latency(cache, latency_key(*params), 99)
+
+    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]

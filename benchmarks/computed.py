@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from csbench.bridge import op_clock
-
 from . import common
 
 # asv param value -> driver op (driver/computed.ts)
@@ -22,7 +20,7 @@ DRIVER_OPS = {
 OPS = list(DRIVER_OPS)
 
 
-class ComputedTime:
+class ComputedTime(common.BusyClockTime):
     """Time of one op inside Bun (busy clock), without the pipe round trip.
 
     ``compute_cold`` invalidates the target's cache entry untimed first; ``compute_cached``
@@ -32,12 +30,6 @@ class ComputedTime:
 
     params = (OPS,)
     param_names = ["op"]
-    timer = staticmethod(op_clock)
-    number = 1
-    repeat = (4, 12, 4.0)
-    warmup_time = 0.5
-    rounds = 2
-    timeout = 600
     version = "computed-time-1"
 
     def setup(self, op: str) -> None:
@@ -47,7 +39,7 @@ class ComputedTime:
         self.session.batch()
 
 
-class ComputedLatency:
+class ComputedLatency(common.LatencyTracks):
     """p50 / p95 / p99 latency of one op in µs (median over common.LATENCY_REPEATS batches)."""
 
     params = (OPS,)
@@ -60,17 +52,3 @@ class ComputedLatency:
             op: common.latency_entry(lambda op=op: common.area_session(DRIVER_OPS[op]))
             for op in OPS
         }
-
-    def setup(self, cache: dict[str, dict[str, Any]], op: str) -> None:
-        common.skip_if_unsupported(cache, op)
-
-    def track_p50(self, cache: dict[str, dict[str, Any]], op: str) -> float:
-        return common.latency(cache, op, 50)
-
-    def track_p95(self, cache: dict[str, dict[str, Any]], op: str) -> float:
-        return common.latency(cache, op, 95)
-
-    def track_p99(self, cache: dict[str, dict[str, Any]], op: str) -> float:
-        return common.latency(cache, op, 99)
-
-    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from csbench.bridge import op_clock
-
 from . import common
 
 OPS = [
@@ -24,7 +22,7 @@ OPS = [
 DATASETS = list(common.DATASETS)
 
 
-class Core:
+class Core(common.BusyClockTime):
     """Time of one op inside Bun (busy clock), without the pipe round trip.
 
     One asv sample is one driver batch (up to common.BATCH_COUNT ops or
@@ -33,12 +31,6 @@ class Core:
 
     params = (OPS, DATASETS)
     param_names = ["op", "dataset"]
-    timer = staticmethod(op_clock)
-    number = 1
-    repeat = (4, 12, 4.0)
-    warmup_time = 0.5
-    rounds = 2
-    timeout = 600
     version = "core-time-1"
 
     def setup(self, op: str, dataset: str) -> None:
@@ -48,7 +40,7 @@ class Core:
         self.session.batch()
 
 
-class CoreLatency:
+class CoreLatency(common.LatencyTracks):
     """p50 / p95 / p99 latency of one op in µs, from the driver's per-op histogram.
 
     All (op, dataset) pairs run once in ``setup_cache``: common.LATENCY_REPEATS batches
@@ -62,17 +54,3 @@ class CoreLatency:
 
     def setup_cache(self) -> dict[str, dict[str, Any]]:
         return common.measure_latencies(OPS, DATASETS)
-
-    def setup(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> None:
-        common.skip_if_unsupported(cache, f"{op}/{dataset}")
-
-    def track_p50(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> float:
-        return common.latency(cache, f"{op}/{dataset}", 50)
-
-    def track_p95(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> float:
-        return common.latency(cache, f"{op}/{dataset}", 95)
-
-    def track_p99(self, cache: dict[str, dict[str, Any]], op: str, dataset: str) -> float:
-        return common.latency(cache, f"{op}/{dataset}", 99)
-
-    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]

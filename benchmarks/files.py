@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from csbench.bridge import DriverError, Unsupported, op_clock
+from csbench.bridge import DriverError, Unsupported
 
 from . import common
 
@@ -50,7 +50,7 @@ def ns_per_byte(cache: dict[str, dict[str, Any]], key: str) -> float:
     return statistics.median(entry["ns_per_byte"])
 
 
-class FilesTime:
+class FilesTime(common.BusyClockTime):
     """Time inside Bun (busy clock) of one whole upload or download.
 
     One asv sample is one driver batch (up to common.BATCH_COUNT ops or
@@ -59,12 +59,6 @@ class FilesTime:
 
     params = list(SIZES)
     param_names = ["size"]
-    timer = staticmethod(op_clock)
-    number = 1
-    repeat = (4, 12, 4.0)
-    warmup_time = 0.5
-    rounds = 2
-    timeout = 600
     version = "files-time-1"
 
     def setup(self, size: str) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from csbench.bridge import op_clock
-
 from . import common
 
 OPS = ["scalar", "transform", "aggregate"]  # driver ops fn_<op> (driver/functions.ts)
@@ -24,7 +22,7 @@ def _session(op: str, call: str) -> common.Session:
     return common.area_session(f"fn_{op}", call=call)
 
 
-class FunctionsTime:
+class FunctionsTime(common.BusyClockTime):
     """Time of one call inside Bun (busy clock), without the pipe round trip.
 
     One asv sample is one driver batch; every result is checked against a value the
@@ -33,12 +31,6 @@ class FunctionsTime:
 
     params = (OPS, CALLS)
     param_names = ["op", "call"]
-    timer = staticmethod(op_clock)
-    number = 1
-    repeat = (4, 12, 4.0)
-    warmup_time = 0.5
-    rounds = 2
-    timeout = 600
     version = "functions-time-1"
 
     def setup(self, op: str, call: str) -> None:
@@ -48,7 +40,7 @@ class FunctionsTime:
         self.session.batch()
 
 
-class FunctionLatency:
+class FunctionLatency(common.LatencyTracks):
     """p50 / p95 / p99 latency of one call in µs (median over common.LATENCY_REPEATS batches)."""
 
     params = (OPS, CALLS)
@@ -62,17 +54,3 @@ class FunctionLatency:
             for op in OPS
             for call in CALLS
         }
-
-    def setup(self, cache: dict[str, dict[str, Any]], op: str, call: str) -> None:
-        common.skip_if_unsupported(cache, f"{op}/{call}")
-
-    def track_p50(self, cache: dict[str, dict[str, Any]], op: str, call: str) -> float:
-        return common.latency(cache, f"{op}/{call}", 50)
-
-    def track_p95(self, cache: dict[str, dict[str, Any]], op: str, call: str) -> float:
-        return common.latency(cache, f"{op}/{call}", 95)
-
-    def track_p99(self, cache: dict[str, dict[str, Any]], op: str, call: str) -> float:
-        return common.latency(cache, f"{op}/{call}", 99)
-
-    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from csbench.bridge import get_driver, op_clock
+from csbench.bridge import get_driver
 from csbench.target import target_root
 
 from . import common
@@ -18,12 +18,9 @@ from . import common
 ROUNDTRIPS = 2_000  # requests timed by track_roundtrip; it reports their median
 
 
-class Floor:
-    timer = staticmethod(op_clock)
-    number = 1
-    repeat = (4, 12, 4.0)
+class Floor(common.BusyClockTime):
     warmup_time = 0.2
-    rounds = 2
+    timeout = 60
     version = "harness-1"
 
     def setup(self) -> None:

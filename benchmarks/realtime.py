@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from csbench.bridge import op_clock
-
 from . import common
 
 SUBSCRIBERS = [1, 100, 1000]
 
 
-class RealtimeTime:
+class RealtimeTime(common.BusyClockTime):
     """Time inside Bun (busy clock) of one subscribe, and of one publishChange until every
     matching subscriber's delivery call has happened (the fan-out cost).
 
@@ -31,12 +29,6 @@ class RealtimeTime:
     common.BATCH_BUDGET_MS of busy time); the figure is the batch's mean op time.
     """
 
-    timer = staticmethod(op_clock)
-    number = 1
-    repeat = (4, 12, 4.0)
-    warmup_time = 0.5
-    rounds = 2
-    timeout = 600
     version = "realtime-time-1"
 
     def setup(self, subscribers: int | None = None) -> None:
@@ -55,7 +47,7 @@ class RealtimeTime:
     time_publish.param_names = ["subscribers"]  # type: ignore[attr-defined]
 
 
-class RealtimeLatency:
+class RealtimeLatency(common.LatencyTracks):
     """p50 / p95 / p99 in µs from the start of publishChange to each delivery call.
 
     Every delivery is one sample (a publish to 1,000 subscribers gives 1,000), so the tail
@@ -72,22 +64,8 @@ class RealtimeLatency:
 
     def setup_cache(self) -> dict[str, dict[str, Any]]:
         return {
-            f"rt_delivery/{n}": common.latency_entry(
+            common.latency_key(n): common.latency_entry(
                 lambda n=n: common.area_session("rt_delivery", subscribers=n)
             )
             for n in SUBSCRIBERS
         }
-
-    def setup(self, cache: dict[str, dict[str, Any]], subscribers: int) -> None:
-        common.skip_if_unsupported(cache, f"rt_delivery/{subscribers}")
-
-    def track_p50(self, cache: dict[str, dict[str, Any]], subscribers: int) -> float:
-        return common.latency(cache, f"rt_delivery/{subscribers}", 50)
-
-    def track_p95(self, cache: dict[str, dict[str, Any]], subscribers: int) -> float:
-        return common.latency(cache, f"rt_delivery/{subscribers}", 95)
-
-    def track_p99(self, cache: dict[str, dict[str, Any]], subscribers: int) -> float:
-        return common.latency(cache, f"rt_delivery/{subscribers}", 99)
-
-    track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]
