@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from csbench.bridge import Driver
 from csbench.bun import ensure_tools, npm_collection_store
 from csbench.config import configured_repo
 
@@ -62,6 +63,22 @@ def repo_checkout(tmp_path_factory: pytest.TempPathFactory, bun: Path):
         return built[commit]
 
     return checkout
+
+
+# 2025 commits of the configured repository, and whether they have the areas of 2025-06
+# (auth, WAL, realtime, files, computed attributes, stored functions).
+AREA_COMMITS = {"2307c8d": True, "f8a1929": True, "16d6348": False}
+
+
+@pytest.fixture(scope="module", params=sorted(AREA_COMMITS))
+def driver(request: pytest.FixtureRequest, repo_checkout):
+    """A driver on each of AREA_COMMITS (``.commit``, ``.has_areas``); modules that need
+    another target define their own ``driver`` fixture."""
+    drv = Driver(repo_checkout(request.param))
+    drv.commit = request.param  # type: ignore[attr-defined]
+    drv.has_areas = AREA_COMMITS[request.param]  # type: ignore[attr-defined]
+    yield drv
+    drv.close()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -13,7 +13,6 @@ from csbench.bridge import CheckFailed, Driver, Unsupported
 
 pytestmark = pytest.mark.integration
 
-HAS_AREAS = {"2307c8d": True, "f8a1929": True, "16d6348": False}
 AUTH_OPS = [
     "auth_login",
     "auth_token_pair",
@@ -27,31 +26,19 @@ COUNTS = {("auth_login", "production"): 2}
 USERS = 4  # per fixture: each is one bcrypt hash at the settings' rounds
 
 
-@pytest.fixture(scope="module", params=sorted(HAS_AREAS))
-def driver(request: pytest.FixtureRequest, repo_checkout):
-    drv = Driver(repo_checkout(request.param))
-    drv.commit = request.param  # type: ignore[attr-defined]
-    yield drv
-    drv.close()
-
-
-def has_areas(driver: Driver) -> bool:
-    return HAS_AREAS[driver.commit]  # type: ignore[attr-defined]
-
-
 def test_probe_detects_the_areas(driver: Driver) -> None:
     caps = driver.probe()["capabilities"]
     for cap in ("auth", "auth_authz_cache", "wal"):
-        assert caps[cap] is has_areas(driver)
+        assert caps[cap] is driver.has_areas
     ops = {*AUTH_OPS, "wal_txn_commit", "wal_recover"}
-    assert ops & set(driver.probe()["ops"]) == (ops if has_areas(driver) else set())
+    assert ops & set(driver.probe()["ops"]) == (ops if driver.has_areas else set())
 
 
 @pytest.mark.parametrize("settings", ["production", "test"])
 @pytest.mark.parametrize("op", AUTH_OPS)
 def test_auth_op_passes_its_checks(driver: Driver, op: str, settings: str) -> None:
     count = COUNTS.get((op, settings), 20)
-    if not has_areas(driver):
+    if not driver.has_areas:
         with pytest.raises(Unsupported, match=op):
             driver.run(op, count=count, settings=settings, users=USERS)
         return
@@ -61,7 +48,7 @@ def test_auth_op_passes_its_checks(driver: Driver, op: str, settings: str) -> No
 
 
 def test_wal_txn_commit_passes_its_checks(driver: Driver) -> None:
-    if not has_areas(driver):
+    if not driver.has_areas:
         with pytest.raises(Unsupported, match="wal_txn_commit"):
             driver.run("wal_txn_commit", count=20)
         return
@@ -70,7 +57,7 @@ def test_wal_txn_commit_passes_its_checks(driver: Driver) -> None:
 
 def test_wal_recovery_restores_no_documents(driver: Driver) -> None:
     """FileWALManager.replayTransaction only logs each entry: the collection stays empty."""
-    if not has_areas(driver):
+    if not driver.has_areas:
         with pytest.raises(Unsupported, match="wal_recover"):
             driver.run("wal_recover", count=1)
         return

@@ -16,21 +16,11 @@ pytestmark = pytest.mark.integration
 COMPUTED_OPS = ["computed_register", "computed_cold", "computed_cached", "computed_dependent"]
 FUNCTION_OPS = ["fn_scalar", "fn_transform", "fn_aggregate"]
 CALLS = ["first", "warm"]
-WITH_AREAS = ["2307c8d", "f8a1929"]
-BEFORE_AREAS = "16d6348"
-
-
-@pytest.fixture(scope="module", params=[*WITH_AREAS, BEFORE_AREAS])
-def driver(request: pytest.FixtureRequest, repo_checkout):
-    drv = Driver(repo_checkout(request.param))
-    drv.commit = request.param  # type: ignore[attr-defined]
-    yield drv
-    drv.close()
 
 
 def test_capabilities_follow_the_commit(driver: Driver) -> None:
     probe = driver.probe()
-    present = driver.commit in WITH_AREAS  # type: ignore[attr-defined]
+    present = driver.has_areas  # type: ignore[attr-defined]
     assert probe["capabilities"]["computed"] is present
     assert probe["capabilities"]["functions"] is present
     ours = set(COMPUTED_OPS + FUNCTION_OPS)
@@ -39,7 +29,7 @@ def test_capabilities_follow_the_commit(driver: Driver) -> None:
 
 def test_computed_ops_pass_their_checks_or_are_unsupported(driver: Driver) -> None:
     for op in COMPUTED_OPS:
-        if driver.commit == BEFORE_AREAS:  # type: ignore[attr-defined]
+        if not driver.has_areas:  # type: ignore[attr-defined]
             with pytest.raises(Unsupported, match="computed"):
                 driver.run(op, count=1)
         else:
@@ -49,7 +39,7 @@ def test_computed_ops_pass_their_checks_or_are_unsupported(driver: Driver) -> No
 def test_function_ops_pass_their_checks_or_are_unsupported(driver: Driver) -> None:
     for op in FUNCTION_OPS:
         for call in CALLS:
-            if driver.commit == BEFORE_AREAS:  # type: ignore[attr-defined]
+            if not driver.has_areas:  # type: ignore[attr-defined]
                 with pytest.raises(Unsupported, match="functions"):
                     driver.run(op, count=1, call=call)
             else:
@@ -57,7 +47,7 @@ def test_function_ops_pass_their_checks_or_are_unsupported(driver: Driver) -> No
 
 
 def test_function_ops_reject_an_unknown_call(driver: Driver) -> None:
-    if driver.commit == BEFORE_AREAS:  # type: ignore[attr-defined]
+    if not driver.has_areas:  # type: ignore[attr-defined]
         pytest.skip("no stored functions at this commit")
     with pytest.raises(DriverError, match='"call" must be'):
         driver.run("fn_scalar", count=1, call="cold")

@@ -15,7 +15,6 @@ from csbench.bridge import Driver, Unsupported
 
 pytestmark = pytest.mark.integration
 
-HAS_AREAS = {"2307c8d": True, "f8a1929": True, "16d6348": False}
 RUNS: list[tuple[str, dict[str, Any]]] = [
     ("rt_subscribe", {}),
     ("rt_publish", {"subscribers": 100}),
@@ -27,31 +26,19 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture(scope="module", params=sorted(HAS_AREAS))
-def driver(request: pytest.FixtureRequest, repo_checkout):
-    drv = Driver(repo_checkout(request.param))
-    drv.commit = request.param  # type: ignore[attr-defined]
-    yield drv
-    drv.close()
-
-
-def has_areas(driver: Driver) -> bool:
-    return HAS_AREAS[driver.commit]  # type: ignore[attr-defined]
-
-
 def test_probe_detects_the_areas(driver: Driver) -> None:
     probe = driver.probe()
-    assert probe["capabilities"]["realtime"] is has_areas(driver)
-    assert probe["capabilities"]["files"] is has_areas(driver)
+    assert probe["capabilities"]["realtime"] is driver.has_areas
+    assert probe["capabilities"]["files"] is driver.has_areas
     ops = {op for op, _ in RUNS}
-    assert ops & set(probe["ops"]) == (ops if has_areas(driver) else set())
+    assert ops & set(probe["ops"]) == (ops if driver.has_areas else set())
 
 
 @pytest.mark.parametrize(("op", "params"), RUNS, ids=[f"{op}-{p}" for op, p in RUNS])
 def test_op_passes_its_checks_or_is_unsupported(
     driver: Driver, op: str, params: dict[str, Any]
 ) -> None:
-    if not has_areas(driver):
+    if not driver.has_areas:
         with pytest.raises(Unsupported, match=op):
             driver.run(op, count=3, **params)
         return
@@ -61,7 +48,7 @@ def test_op_passes_its_checks_or_is_unsupported(
 
 
 def test_delivery_records_one_sample_per_delivery(driver: Driver) -> None:
-    if not has_areas(driver):
+    if not driver.has_areas:
         pytest.skip("no realtime at this commit")
     batch = driver.run("rt_delivery", count=4, subscribers=100)
     assert batch.count == 4  # publishes

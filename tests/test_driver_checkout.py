@@ -22,14 +22,6 @@ WRITE_OPS = ["insert", "update_by_id", "remove_by_id", "txn_commit"]
 ERAS = {"2307c8d": "core-2025", "f8a1929": "flat-2025", "16d6348": "flat-2025"}
 
 
-@pytest.fixture(scope="module", params=sorted(ERAS))
-def driver(request: pytest.FixtureRequest, repo_checkout):
-    drv = Driver(repo_checkout(request.param))
-    drv.commit = request.param  # type: ignore[attr-defined]
-    yield drv
-    drv.close()
-
-
 def test_probe_finds_the_era_and_real_transactions(driver: Driver) -> None:
     probe = driver.probe()
     assert probe["era"] == ERAS[driver.commit]  # type: ignore[attr-defined]

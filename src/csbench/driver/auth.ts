@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { clock } from "./clock";
 import type { CsCollection, CsDatabase, Doc, Library } from "./library";
-import { type Adapter, type OpContext, type OpSpec, type Params, check, paramInt, paramString, verify } from "./ops";
+import { type Adapter, cached, check, type OpContext, type OpSpec, paramInt, type Params, paramString, verify } from "./ops";
 import { usage } from "./protocol";
 import { Rng } from "./rng";
 
@@ -209,17 +209,6 @@ const usersFixtures = new Map<string, Promise<Users>>();
 const tokenFixtures = new Map<string, Promise<Tokens>>();
 const sessionFixtures = new Map<string, Promise<Sessions>>();
 const authzFixtures = new Map<string, Promise<Authz>>();
-
-function cached<T>(map: Map<string, Promise<T>>, key: unknown, build: () => Promise<T>): Promise<T> {
-  const k = JSON.stringify(key);
-  let fixture = map.get(k);
-  if (!fixture) {
-    fixture = build();
-    map.set(k, fixture);
-    fixture.catch(() => map.delete(k)); // a failed build is retried, not cached
-  }
-  return fixture;
-}
 
 function shape(params: Params): { settings: string; users: number } {
   return { settings: paramString(params, "settings", "production"), users: paramInt(params, "users", USERS) };

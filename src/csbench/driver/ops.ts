@@ -161,3 +161,15 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
     p50_ns, p95_ns, p99_ns,
   };
 }
+
+/** A fixture built untimed on first use and kept per JSON of `key`; a failed build is retried. */
+export function cached<T>(map: Map<string, Promise<T>>, key: unknown, build: () => Promise<T>): Promise<T> {
+  const k = JSON.stringify(key);
+  let fixture = map.get(k);
+  if (!fixture) {
+    fixture = build();
+    map.set(k, fixture);
+    fixture.catch(() => map.delete(k)); // a failed build is retried, not cached
+  }
+  return fixture;
+}

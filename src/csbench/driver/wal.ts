@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clock } from "./clock";
 import type { Doc, Id, Library } from "./library";
-import { type Adapter, type OpContext, type OpSpec, check, paramInt, verify } from "./ops";
+import { type Adapter, cached, check, type OpContext, type OpSpec, paramInt, verify } from "./ops";
 
 /** WALCollection by layout era: core-2025 first, then the flat 2025 file. */
 const WAL_FILES = ["src/core/wal/WALCollection.ts", "src/WALCollection.ts"];
@@ -66,17 +66,6 @@ function tempDir(): string {
 // Fixtures, built untimed on first use, keyed by the JSON of the params that shape them.
 const txnFixtures = new Map<string, Promise<{ col: WALCollection; ids: Id[]; scores: Map<Id, unknown> }>>();
 const recoverFixtures = new Map<string, Promise<{ cls: WALCollectionClass; dir: string }>>();
-
-function cached<T>(map: Map<string, Promise<T>>, key: unknown, build: () => Promise<T>): Promise<T> {
-  const k = JSON.stringify(key);
-  let fixture = map.get(k);
-  if (!fixture) {
-    fixture = build();
-    map.set(k, fixture);
-    fixture.catch(() => map.delete(k)); // a failed build is retried, not cached
-  }
-  return fixture;
-}
 
 function op(spec: Omit<OpSpec, "needsDataset" | "requires">): OpSpec {
   return { requires: ["wal"], needsDataset: false, ...spec };
