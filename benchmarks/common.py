@@ -116,8 +116,12 @@ def scratch_dir(prefix: str) -> str:
     return path
 
 
-def latency_entry(make_session: Callable[[], Session]) -> dict[str, Any]:
-    """Percentiles (µs) of LATENCY_REPEATS batches after one warm-up batch, for ``setup_cache``.
+def batch_entry(
+    make_session: Callable[[], Session],
+    summarize: Callable[[list[Batch]], dict[str, list[float]]],
+) -> dict[str, Any]:
+    """For ``setup_cache``: LATENCY_REPEATS batches after one warm-up batch, summarized into
+    named series (one value per batch).
 
     Never raises: an op the commit lacks is recorded as ``unsupported``, a failed check or
     a driver crash as ``error`` (with its message), so one op cannot fail the others.
@@ -133,11 +137,15 @@ def latency_entry(make_session: Callable[[], Session]) -> dict[str, Any]:
         return {"status": "unsupported", "message": str(exc)}
     except DriverError as exc:
         return {"status": "error", "message": str(exc)}
-    return {
-        "status": "ok",
-        "count": [b.count for b in batches],
-        **{f"p{q}": [b.percentile_us(q) for b in batches] for q in (50, 95, 99)},
-    }
+    return {"status": "ok", "count": [b.count for b in batches], **summarize(batches)}
+
+
+def latency_entry(make_session: Callable[[], Session]) -> dict[str, Any]:
+    """``batch_entry`` with each batch's p50 / p95 / p99 in µs (series ``p50``, ...)."""
+    return batch_entry(
+        make_session,
+        lambda batches: {f"p{q}": [b.percentile_us(q) for b in batches] for q in (50, 95, 99)},
+    )
 
 
 def measure_latencies(ops: list[str], datasets: list[str]) -> dict[str, dict[str, Any]]:
@@ -149,12 +157,17 @@ def measure_latencies(ops: list[str], datasets: list[str]) -> dict[str, dict[str
     }
 
 
-def latency(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
-    """Median over repeats of the batch p``q`` in µs; raises for a failed op."""
+def series_median(cache: dict[str, dict[str, Any]], key: str, series: str) -> float:
+    """Median over repeats of one series of a ``batch_entry``; raises for a failed op."""
     entry = cache[key]
     if entry["status"] != "ok":
         raise RuntimeError(entry["message"])
-    return statistics.median(entry[f"p{q}"])
+    return statistics.median(entry[series])
+
+
+def latency(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
+    """Median over repeats of the batch p``q`` in µs; raises for a failed op."""
+    return series_median(cache, key, f"p{q}")
 
 
 def latency_key(*params: Any) -> str:

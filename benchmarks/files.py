@@ -9,10 +9,7 @@ checksum and the downloaded bytes against the payload, untimed, and deletes uplo
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
-
-from csbench.bridge import DriverError, Unsupported
 
 from . import common
 
@@ -22,32 +19,16 @@ OPS = ["files_upload", "files_download"]
 
 
 def throughput_entry(op: str, size: int) -> dict[str, Any]:
-    """Busy ns per byte (batch mean / ``size``) of common.LATENCY_REPEATS batches of ``op``
-    after one warm-up batch, for ``setup_cache``; never raises (as common.latency_entry)."""
-    try:
-        sess = common.area_session(op, size=size)
-        sess.batch(count=common.LATENCY_COUNT, budget_ms=common.LATENCY_BUDGET_MS, seed=99)
-        batches = [
-            sess.batch(count=common.LATENCY_COUNT, budget_ms=common.LATENCY_BUDGET_MS, seed=i)
-            for i in range(common.LATENCY_REPEATS)
-        ]
-    except (NotImplementedError, Unsupported) as exc:
-        return {"status": "unsupported", "message": str(exc)}
-    except DriverError as exc:
-        return {"status": "error", "message": str(exc)}
-    return {
-        "status": "ok",
-        "count": [b.count for b in batches],
-        "ns_per_byte": [b.mean_ns / size for b in batches],
-    }
+    """``common.batch_entry`` of ``op`` with each batch's busy ns per byte (mean / ``size``)."""
+    return common.batch_entry(
+        lambda: common.area_session(op, size=size),
+        lambda batches: {"ns_per_byte": [b.mean_ns / size for b in batches]},
+    )
 
 
 def ns_per_byte(cache: dict[str, dict[str, Any]], key: str) -> float:
     """Median over repeats of the batch ns per byte; raises for a failed op."""
-    entry = cache[key]
-    if entry["status"] != "ok":
-        raise RuntimeError(entry["message"])
-    return statistics.median(entry["ns_per_byte"])
+    return common.series_median(cache, key, "ns_per_byte")
 
 
 class FilesTime(common.BusyClockTime):
