@@ -24,11 +24,7 @@ DATASETS: dict[str, tuple[str, int]] = {
     "medium-10000": ("medium", 10_000),
 }
 DATA_SEED = 0
-INDEXES: list[dict[str, Any]] = [
-    {"name": "uid", "key": "uid", "unique": True},
-    {"name": "group", "key": "group", "unique": False},
-    {"name": "age", "key": "age", "unique": False},
-]
+INDEXES = datagen.STANDARD_INDEXES
 FILE_OPS = frozenset({"persist", "reload"})  # need a file-backed database
 # Ops that change the data get a collection of their own: at some commits a remove or an
 # update of an indexed field corrupts non-unique indexes (a failed check for the next

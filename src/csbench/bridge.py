@@ -17,6 +17,7 @@ import queue
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,10 @@ class Driver:
         return "\n".join(self._stderr)
 
     @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
     def alive(self) -> bool:
         return self._proc.poll() is None
 
@@ -119,9 +124,17 @@ class Driver:
         return DriverError(message, self.stderr_tail())
 
     def request(
-        self, op: str, args: dict[str, Any] | None = None, timeout: float | None = None
+        self,
+        op: str,
+        args: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Send one request and return its ``result``; raise on any failure."""
+        """Send one request and return its ``result``; raise on any failure.
+
+        Interim ``progress`` lines of the request go to ``on_progress``; ``timeout`` bounds
+        the wait for each line, so a long request that reports progress never times out.
+        """
         if not self.alive:
             raise DriverError(
                 f"driver for {self.target} is not running (exit {self._proc.returncode})",
@@ -136,21 +149,23 @@ class Driver:
         except (BrokenPipeError, OSError) as exc:
             raise self._fail(f"driver pipe closed while sending {op!r}: {exc}") from exc
         limit = self.timeout if timeout is None else timeout
+        while True:
+            reply = self._next_reply(op, limit)
+            if reply.get("id") != req_id:
+                raise self._fail(
+                    f"driver answered request {reply.get('id')} to request {req_id} ({op!r})"
+                )
+            if "progress" not in reply:
+                break
+            if on_progress is not None:
+                on_progress(reply["progress"])
         try:
-            line = self._lines.get(timeout=limit)
-        except queue.Empty:
-            raise self._fail(f"driver hung: no answer to {op!r} within {limit:g} s") from None
-        if line is None:
-            code = self._proc.wait(timeout=10)
-            raise DriverError(f"driver died (exit {code}) during {op!r}", self.stderr_tail())
-        try:
-            reply = json.loads(line)
-            ok, reply_id = reply["ok"], reply["id"]
+            ok = reply["ok"]
             busy = int(reply["busy_ns"])
-        except (ValueError, KeyError, TypeError):
-            raise self._fail(f"driver answered garbage to {op!r}: {line[:200]!r}") from None
-        if reply_id != req_id:
-            raise self._fail(f"driver answered request {reply_id} to request {req_id} ({op!r})")
+        except (KeyError, TypeError, ValueError):
+            raise self._fail(
+                f"driver answered garbage to {op!r}: {json.dumps(reply)[:200]!r}"
+            ) from None
         self.busy_ns = busy
         if not ok:
             err = reply.get("error") or {}
@@ -160,6 +175,23 @@ class Driver:
                 detail += "\n" + err["stack"]
             raise cls(f"{op}: {detail}", self.stderr_tail() if cls is DriverError else "")
         return reply.get("result") or {}
+
+    def _next_reply(self, op: str, limit: float) -> dict[str, Any]:
+        """The next stdout line as a JSON object; raise if none comes within ``limit`` s."""
+        try:
+            line = self._lines.get(timeout=limit)
+        except queue.Empty:
+            raise self._fail(f"driver hung: no answer to {op!r} within {limit:g} s") from None
+        if line is None:
+            code = self._proc.wait(timeout=10)
+            raise DriverError(f"driver died (exit {code}) during {op!r}", self.stderr_tail())
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            raise self._fail(f"driver answered garbage to {op!r}: {line[:200]!r}")
+        return reply
 
     def probe(self) -> dict[str, Any]:
         """What the commit under test offers (asked once per driver)."""

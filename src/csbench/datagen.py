@@ -68,6 +68,14 @@ _WORD_WIDTHS = np.array([len(w) + 1 for w in _WORDS])  # word plus the space aft
 Doc = dict[str, Any]
 
 
+# Indexes the benchmarks and load scenarios create on every dataset (driver `load` specs).
+STANDARD_INDEXES: list[dict[str, Any]] = [
+    {"name": "uid", "key": "uid", "unique": True},
+    {"name": "group", "key": "group", "unique": False},
+    {"name": "age", "key": "age", "unique": False},
+]
+
+
 def _stream(name: str, seed: int, *key: int) -> np.random.Generator:
     """Independent generator for stream `name` (plus integer sub-keys) under `seed`."""
     name_key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")

@@ -40,6 +40,12 @@ export class Histogram {
     this.total += 1;
   }
 
+  /** Add every count of `other` to this histogram. */
+  merge(other: Histogram): void {
+    for (const [i, c] of other.counts) this.counts.set(i, (this.counts.get(i) ?? 0) + c);
+    this.total += other.total;
+  }
+
   /** Non-empty buckets as [index, count] in index order. */
   buckets(): Array<[number, number]> {
     return [...this.counts.entries()].sort((a, b) => a[0] - b[0]);

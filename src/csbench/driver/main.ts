@@ -8,10 +8,13 @@ import { detectLayout } from "./era";
 import { filesAdapter } from "./files";
 import { functionsAdapter } from "./functions";
 import { Histogram } from "./histogram";
+import { runLoad } from "./load";
+import { coreLoadOps } from "./load_core";
+import { availableLoadOps, registerLoadOps } from "./load_ops";
 import { type Library, loadLibrary } from "./library";
 import { availableOps, detectAreaCapabilities, registerAdapter, runBatch } from "./ops";
 import {
-  type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, stdinLines, usage,
+  type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, replyProgress, stdinLines, usage,
 } from "./protocol";
 import { realtimeAdapter } from "./realtime";
 import { walAdapter } from "./wal";
@@ -24,6 +27,7 @@ registerAdapter(realtimeAdapter);
 registerAdapter(filesAdapter);
 registerAdapter(computedAdapter);
 registerAdapter(functionsAdapter);
+registerLoadOps(coreLoadOps);
 
 function targetArg(argv: string[]): string {
   const i = argv.indexOf("--target");
@@ -79,6 +83,7 @@ async function handle(req: Request): Promise<unknown> {
         bun: Bun.version,
         capabilities: caps,
         ops: availableOps(caps),
+        load_ops: availableLoadOps(caps),
       };
     }
     case "load": {
@@ -88,6 +93,8 @@ async function handle(req: Request): Promise<unknown> {
     }
     case "run":
       return runBatch(library(), datasets, req.args);
+    case "load_run":
+      return runLoad(library(), datasets, req.args, (progress) => replyProgress(req.id, progress));
     case "hist_selftest":
       return selftest(req.args);
     case "close":

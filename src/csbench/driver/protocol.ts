@@ -52,6 +52,11 @@ export function replyOk(id: number | null, busyNs: number, result: unknown): voi
   writeLine({ id, ok: true, busy_ns: busyNs, result });
 }
 
+/** An interim line of a long request (load_run): the reply to `id` is still to come. */
+export function replyProgress(id: number | null, progress: unknown): void {
+  writeLine({ id, progress });
+}
+
 export function replyError(id: number | null, busyNs: number, err: unknown): void {
   const error =
     err instanceof DriverError

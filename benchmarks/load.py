@@ -1,0 +1,135 @@
+"""Load scenarios as asv benchmarks, generated from benchmarks/scenarios/*.yaml: a new
+scenario file is a new param value, with no Python to write.
+
+One ``setup_cache`` (shared by both classes) runs every scenario once on a fresh driver
+with its own users and think time, its phases compressed to RUN_SECONDS (csbench.load),
+then searches the largest user count within the scenario's SLO with SEARCH_SECONDS probes.
+A scenario whose ops the commit lacks is skipped (NaN); a driver crash fails that scenario
+only. ``csbench load SCENARIO`` runs one scenario outside asv with the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from csbench.bridge import DriverError, Unsupported
+from csbench.load import max_users_within_slo, run_scenario
+from csbench.scenarios import KNOWN_OPS, Scenario, load_all
+from csbench.target import target_root
+
+Cache = dict[str, dict[str, Any]]
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in load_all()}
+OP_CLASSES = sorted(set(KNOWN_OPS.values()))
+RUN_SECONDS = 30.0  # each scenario's phases, compressed
+SEARCH_SECONDS = 10.0  # each probe of the max-users search
+SEARCH_PROBES = 7
+SEARCH_START_FRACTION = 8  # the search starts at users / 8 and stops at 2 x users
+SEARCH_LIMIT_FACTOR = 2
+
+
+def measure(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's report and max-users search as plain data; never raises (a failed
+    search keeps the report and records its own error)."""
+    root = target_root()
+    try:
+        report = run_scenario(root, scenario, duration=RUN_SECONDS)
+    except Unsupported as exc:
+        return {"status": "unsupported", "message": str(exc)}
+    except DriverError as exc:
+        return {"status": "error", "message": str(exc)}
+    try:
+        search: dict[str, Any] = max_users_within_slo(
+            lambda n: run_scenario(root, scenario, users=n, duration=SEARCH_SECONDS),
+            scenario,
+            start=max(1, scenario.users // SEARCH_START_FRACTION),
+            limit=scenario.users * SEARCH_LIMIT_FACTOR,
+            max_probes=SEARCH_PROBES,
+        ).as_dict()
+    except DriverError as exc:
+        search = {"error": str(exc)}
+    return {"status": "ok", "report": report.as_dict(), "search": search}
+
+
+class _LoadRuns:
+    """Base whose ``setup_cache`` (one source location, so asv runs it once for both
+    classes) measures every scenario."""
+
+    timeout = 4 * 3600
+    version = "load-1"
+
+    def setup_cache(self) -> dict[str, dict[str, Any]]:
+        return {name: measure(scenario) for name, scenario in SCENARIOS.items()}
+
+    @staticmethod
+    def report(cache: Cache, scenario: str) -> dict[str, Any]:
+        entry = cache[scenario]
+        if entry["status"] == "unsupported":
+            raise NotImplementedError(entry["message"])
+        if entry["status"] != "ok":
+            raise RuntimeError(entry["message"])
+        return entry["report"]
+
+
+class LoadScenario(_LoadRuns):
+    """Whole-scenario figures, steady phase (memory: the whole run).
+
+    track_max_users is higher-is-better, unlike every other series: asv marks its drops as
+    improvements; targets.yaml carries the direction.
+    """
+
+    params = [list(SCENARIOS)]
+    param_names = ["scenario"]
+
+    def setup(self, cache: Cache, scenario: str) -> None:
+        self.report(cache, scenario)
+
+    def track_p95(self, cache: Cache, scenario: str) -> float:
+        p95 = self.report(cache, scenario)["p95_ms"]
+        return math.nan if p95 is None else p95
+
+    def track_time_per_op(self, cache: Cache, scenario: str) -> float:
+        """Inverse throughput of successful requests, ms per request."""
+        throughput = self.report(cache, scenario)["throughput"]
+        return 1e3 / throughput if throughput > 0 else math.inf
+
+    def track_error_rate(self, cache: Cache, scenario: str) -> float:
+        return self.report(cache, scenario)["error_rate"]
+
+    def track_peak_rss_per_1000_users(self, cache: Cache, scenario: str) -> float:
+        return self.report(cache, scenario)["rss_per_1000_users"]
+
+    def track_cpu_share(self, cache: Cache, scenario: str) -> float:
+        """Mean CPU of the driver over the steady phase, percent of the whole machine."""
+        return self.report(cache, scenario)["cpu_machine_percent"]
+
+    def track_max_users(self, cache: Cache, scenario: str) -> float:
+        self.report(cache, scenario)
+        search = cache[scenario]["search"]
+        if "error" in search:
+            raise RuntimeError(search["error"])
+        return float(search["max_users"])
+
+    track_p95.unit = track_time_per_op.unit = "ms"  # type: ignore[attr-defined]
+    track_error_rate.unit = track_cpu_share.unit = "%"  # type: ignore[attr-defined]
+    track_peak_rss_per_1000_users.unit = "bytes"  # type: ignore[attr-defined]
+    track_max_users.unit = "users"  # type: ignore[attr-defined]
+
+
+class LoadLatency(_LoadRuns):
+    """p95 in ms per operation class (the area of each op: auth, core, realtime, ...) in the
+    steady phase; a class the scenario does not use is skipped."""
+
+    params = [list(SCENARIOS), OP_CLASSES]
+    param_names = ["scenario", "op_class"]
+
+    def setup(self, cache: Cache, scenario: str, op_class: str) -> None:
+        if op_class not in self.report(cache, scenario)["classes"]:
+            raise NotImplementedError(f"scenario {scenario} has no {op_class} operations")
+
+    def track_p95(self, cache: Cache, scenario: str, op_class: str) -> float:
+        p95 = self.report(cache, scenario)["classes"][op_class]["p95_ms"]
+        return math.nan if p95 is None else p95
+
+    track_p95.unit = "ms"  # type: ignore[attr-defined]

@@ -1,0 +1,379 @@
+"""Run a load scenario on the Bun driver, profile it, and judge its success criteria.
+
+Each run gets a fresh driver, so the process's peak RSS belongs to that run alone: the
+dataset is loaded (profiler phase ``setup``), the driver builds each op's fixtures
+(``prepare``), then the users run through ``ramp_up``, ``steady`` and ``ramp_down``
+(src/csbench/driver/load.ts). The report's figures come from the steady phase: p95 per op
+and per operation class (area), throughput of successful requests, error rate, CPU share
+of the machine; memory is the driver's peak RSS over the whole run.
+
+``duration`` compresses the scenario's phases to that many seconds in their proportions,
+keeping users and think time (so the offered load is the scenario's): the plan's phases
+last up to an hour, which asv cannot spend per commit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from csbench import datagen
+from csbench.bridge import Driver
+from csbench.histogram import Histogram
+from csbench.profile import Profiler, ProfileReport
+from csbench.scenarios import KNOWN_OPS, Scenario
+
+PHASES = ("ramp_up", "steady", "ramp_down")
+MIB = 1024 * 1024
+DATA_SEED = 0
+PROFILE_INTERVAL = 0.25  # seconds between profiler samples
+DRAIN_SECONDS = 30.0  # requests still running this long after the last phase are "unfinished"
+PROGRESS_MS = 1000
+
+
+@dataclass(frozen=True)
+class OpReport:
+    """One op (or operation class) in the steady phase; latencies in ms."""
+
+    count: int
+    errors: dict[str, int]
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    mean_ms: float | None
+    error_sample: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CriterionCheck:
+    name: str  # e.g. "p95_ms", "p95_ms[login]", "min_throughput"
+    measured: float | None
+    bound: float
+    direction: str  # "below" (measured <= bound passes) or "above"
+    unit: str
+    passed: bool
+
+
+@dataclass
+class LoadReport:
+    scenario: str
+    model: str
+    users: int
+    phases: dict[str, float]  # seconds as run (after compression)
+    prepare_s: float
+    wall_s: float
+    requests: int  # issued in the steady phase
+    throughput: float  # successful requests per second in the steady phase
+    error_rate: float  # percent of the steady phase's requests (unfinished ones count)
+    unfinished: int
+    p95_ms: float | None  # every successful steady request
+    ops: dict[str, OpReport]
+    classes: dict[str, OpReport]  # by area: auth, core, realtime, files, computed, functions
+    peak_rss_bytes: int
+    baseline_rss_bytes: int  # peak RSS before the first user started (data + fixtures)
+    cpu_machine_percent: float  # steady phase, of all logical CPUs
+    cpu_core_percent: float  # steady phase, of one core
+    criteria: list[CriterionCheck]
+    profile: dict[str, Any]
+
+    @property
+    def rss_per_1000_users(self) -> float:
+        """Peak RSS in bytes per 1,000 users (the plan's memory target)."""
+        return self.peak_rss_bytes * 1000.0 / self.users
+
+    @property
+    def marginal_rss_per_1000_users(self) -> float:
+        """What the users added to the RSS, in bytes per 1,000 users."""
+        return max(0, self.peak_rss_bytes - self.baseline_rss_bytes) * 1000.0 / self.users
+
+    @property
+    def time_per_op_s(self) -> float:
+        """Inverse throughput: seconds per successful request (inf when none succeeded)."""
+        return 1.0 / self.throughput if self.throughput > 0 else math.inf
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+    def failed_criteria(self, exclude: tuple[str, ...] = ()) -> list[CriterionCheck]:
+        return [c for c in self.criteria if not c.passed and c.name not in exclude]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(
+            rss_per_1000_users=self.rss_per_1000_users,
+            marginal_rss_per_1000_users=self.marginal_rss_per_1000_users,
+            passed=self.passed,
+        )
+        return out
+
+
+def scaled_phases(scenario: Scenario, duration: float | None) -> dict[str, float]:
+    """The scenario's phases in seconds, compressed to ``duration`` in total if given."""
+    phases = scenario.phases
+    factor = 1.0 if duration is None else duration / phases.total
+    return {p: getattr(phases, p) * factor for p in PHASES}
+
+
+def _op_report(entries: list[dict[str, Any]]) -> OpReport:
+    hist = Histogram()
+    errors: dict[str, int] = {}
+    samples: dict[str, str] = {}
+    total_ms = 0.0
+    for e in entries:
+        hist.merge(Histogram.from_buckets(e["hist"]["buckets"]))
+        total_ms += (e["mean_ms"] or 0.0) * e["count"]
+        for kind, n in e["errors"].items():
+            errors[kind] = errors.get(kind, 0) + n
+        for kind, message in e.get("error_sample", {}).items():
+            samples.setdefault(kind, message)
+    n = hist.count
+    pct = (lambda q: hist.percentile(q) / 1e6) if n else (lambda q: None)
+    return OpReport(
+        count=n,
+        errors=errors,
+        p50_ms=pct(50),
+        p95_ms=pct(95),
+        p99_ms=pct(99),
+        mean_ms=total_ms / n if n else None,
+        error_sample=samples,
+    )
+
+
+def _criteria(scenario: Scenario, report: LoadReport) -> list[CriterionCheck]:
+    crit = scenario.criteria
+    checks: list[CriterionCheck] = []
+
+    def add(name: str, measured: float | None, bound: float, direction: str, unit: str) -> None:
+        ok = measured is not None and (
+            measured <= bound if direction == "below" else measured >= bound
+        )
+        checks.append(CriterionCheck(name, measured, bound, direction, unit, ok))
+
+    add("p95_ms", report.p95_ms, crit.p95_ms, "below", "ms")
+    for op in scenario.operations:
+        if op.p95_ms is not None:
+            measured = report.ops[op.op].p95_ms if op.op in report.ops else None
+            add(f"p95_ms[{op.op}]", measured, op.p95_ms, "below", "ms")
+    add("min_throughput", report.throughput, crit.min_throughput, "above", "ops/s")
+    add("max_error_rate", report.error_rate, crit.max_error_rate, "below", "%")
+    if crit.max_rss_mb_per_1000_users is not None:
+        per_1000 = report.rss_per_1000_users / MIB
+        add("max_rss_mb_per_1000_users", per_1000, crit.max_rss_mb_per_1000_users, "below", "MiB")
+    if crit.max_cpu_percent is not None:
+        add("max_cpu_percent", report.cpu_machine_percent, crit.max_cpu_percent, "below", "%")
+    return checks
+
+
+def _phase_stat(profile: ProfileReport, phase: str, attr: str) -> float:
+    stats = profile.phases.get(phase)
+    return float(getattr(stats, attr)) if stats else 0.0
+
+
+def run_scenario(
+    target: Path | str,
+    scenario: Scenario,
+    *,
+    users: int | None = None,
+    duration: float | None = None,
+    seed: int = 0,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    driver_factory: Callable[[Path], Driver] = Driver,
+) -> LoadReport:
+    """Run ``scenario`` (with ``users`` instead of its own count, phases compressed to
+    ``duration`` seconds) on a fresh driver for ``target`` and report it. Raises
+    bridge.Unsupported when the commit lacks an op of the scenario."""
+    users = users or scenario.users
+    phases = scaled_phases(scenario, duration)
+    path = datagen.dataset_file(scenario.tier, scenario.documents, seed=DATA_SEED)
+    args = {
+        "dataset": "load",
+        "model": scenario.model,
+        "users": users,
+        "phases": phases,
+        "operations": [{"op": o.op, "weight": o.weight} for o in scenario.operations],
+        "seed": seed,
+        "progress_ms": PROGRESS_MS,
+        "drain_s": DRAIN_SECONDS,
+    }
+    if scenario.model == "closed":
+        args["think_time_ms"] = scenario.think_time_ms
+    else:
+        args["arrival_rate"] = scenario.arrival_rate
+    driver = driver_factory(Path(target))
+    try:
+        profiler = Profiler(driver.pid, interval=PROFILE_INTERVAL)
+        with profiler:
+            profiler.set_phase("setup")
+            driver.load("load", path, indexes=datagen.STANDARD_INDEXES)
+            profiler.set_phase("prepare")
+
+            def progress(p: dict[str, Any]) -> None:
+                if p.get("phase") in PHASES:
+                    profiler.set_phase(p["phase"])
+                if on_progress is not None:
+                    on_progress(p)
+
+            started = time.monotonic()
+            result = driver.request("load_run", args, on_progress=progress)
+            wall = time.monotonic() - started
+        profile = profiler.report()
+    finally:
+        driver.close()
+    return _report(scenario, users, phases, result, profile, wall)
+
+
+def _report(
+    scenario: Scenario,
+    users: int,
+    phases: dict[str, float],
+    result: dict[str, Any],
+    profile: ProfileReport,
+    wall: float,
+) -> LoadReport:
+    steady = next(p for p in result["phases"] if p["name"] == "steady")
+    ops = {op: _op_report([e]) for op, e in steady["ops"].items()}
+    by_class: dict[str, list[dict[str, Any]]] = {}
+    for op, e in steady["ops"].items():
+        by_class.setdefault(KNOWN_OPS.get(op, "other"), []).append(e)
+    classes = {area: _op_report(entries) for area, entries in sorted(by_class.items())}
+    overall = _op_report(list(steady["ops"].values()))
+    failed = sum(sum(r.errors.values()) for r in ops.values())
+    unfinished = int(result.get("unfinished", 0))
+    requests = overall.count + failed + unfinished
+    steady_s = phases["steady"]
+    prepare_peak = max(
+        (profile.phases[p].peak_rss for p in ("setup", "prepare") if p in profile.phases), default=0
+    )
+    report = LoadReport(
+        scenario=scenario.name,
+        model=scenario.model,
+        users=users,
+        phases=phases,
+        prepare_s=float(result.get("prepare_s", 0.0)),
+        wall_s=wall,
+        requests=requests,
+        throughput=overall.count / steady_s,
+        error_rate=100.0 * (failed + unfinished) / requests if requests else 0.0,
+        unfinished=unfinished,
+        p95_ms=overall.p95_ms,
+        ops=ops,
+        classes=classes,
+        peak_rss_bytes=profile.overall.peak_rss,
+        baseline_rss_bytes=prepare_peak,
+        cpu_machine_percent=_phase_stat(profile, "steady", "cpu_machine_mean"),
+        cpu_core_percent=_phase_stat(profile, "steady", "cpu_core_mean"),
+        criteria=[],
+        profile={
+            "python_cpu_percent": profile.python_cpu_percent,
+            "sampler_cpu_percent": profile.sampler_cpu_percent,
+            "samples": profile.overall.samples,
+            "phases": {name: asdict(stats) for name, stats in profile.phases.items()},
+        },
+    )
+    report.criteria = _criteria(scenario, report)
+    return report
+
+
+# Criteria that a smaller user count cannot meet by construction: the throughput floor is
+# about the scenario's own user count, and total RSS per 1,000 users grows as users shrink
+# (the dataset is shared). The search judges memory by what the users add instead.
+NOT_SEARCHED = ("min_throughput", "max_rss_mb_per_1000_users")
+
+
+@dataclass(frozen=True)
+class Probe:
+    users: int
+    passed: bool
+    failed: list[str]  # names of the criteria that failed
+    p95_ms: float | None
+    throughput: float
+    error_rate: float
+    cpu_machine_percent: float
+    marginal_rss_mb_per_1000_users: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The largest user count that met the scenario's SLO among the probes made."""
+
+    scenario: str
+    max_users: int  # 0: not even the smallest count passed
+    capped: bool  # the limit itself passed: the true maximum may be higher
+    probes: list[Probe]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def within_slo(scenario: Scenario, report: LoadReport) -> tuple[bool, list[str]]:
+    """The SLO of the search: every criterion but NOT_SEARCHED, and the users' own memory
+    (marginal RSS per 1,000 users) under the scenario's memory bound."""
+    failed = [c.name for c in report.failed_criteria(exclude=NOT_SEARCHED)]
+    bound = scenario.criteria.max_rss_mb_per_1000_users
+    if bound is not None and report.marginal_rss_per_1000_users / MIB > bound:
+        failed.append("marginal_rss_mb_per_1000_users")
+    return not failed, failed
+
+
+def max_users_within_slo(
+    run: Callable[[int], LoadReport],
+    scenario: Scenario,
+    *,
+    start: int,
+    limit: int,
+    max_probes: int = 8,
+    resolution: float = 1.25,
+) -> SearchResult:
+    """Doubling from ``start`` until the SLO fails (or ``limit``), then bisection until the
+    passing and failing counts are within ``resolution`` of each other or ``max_probes``
+    runs are spent. ``run(users)`` makes one probe."""
+    probes: list[Probe] = []
+
+    def probe(n: int) -> bool:
+        report = run(n)
+        ok, failed = within_slo(scenario, report)
+        probes.append(
+            Probe(
+                users=n,
+                passed=ok,
+                failed=failed,
+                p95_ms=report.p95_ms,
+                throughput=report.throughput,
+                error_rate=report.error_rate,
+                cpu_machine_percent=report.cpu_machine_percent,
+                marginal_rss_mb_per_1000_users=report.marginal_rss_per_1000_users / MIB,
+            )
+        )
+        return ok
+
+    good, bad = 0, None
+    n = max(1, min(start, limit))
+    while len(probes) < max_probes:
+        if probe(n):
+            good = n
+            if n >= limit:
+                break
+            n = min(limit, n * 2)
+        else:
+            bad = n
+            break
+    while bad is not None and good == 0 and bad > 1 and len(probes) < max_probes:
+        n = bad // 2  # nothing passed yet: halve until something does
+        if probe(n):
+            good = n
+        else:
+            bad = n
+    while bad is not None and good and bad > good * resolution and len(probes) < max_probes:
+        n = round(math.sqrt(good * bad))  # bisection on a log scale
+        if n in (good, bad):
+            break
+        if probe(n):
+            good = n
+        else:
+            bad = n
+    return SearchResult(scenario.name, good, capped=bad is None and good >= limit, probes=probes)

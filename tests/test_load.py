@@ -1,0 +1,201 @@
+"""The load engine (driver/load.ts + csbench.load) against the npm-published Collection
+Store: closed and open models, phase timing, error counting, the profiler's figures, the
+criteria, and `csbench load`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from csbench.bridge import Unsupported
+from csbench.load import LoadReport, max_users_within_slo, run_scenario
+from csbench.scenarios import Scenario, load_scenarios
+
+
+def scenario(tmp_path: Path, **fields: Any) -> Scenario:
+    """One scenario written to a real YAML file and loaded through the validator."""
+    entry: dict[str, Any] = {
+        "name": "tiny",
+        "description": "test scenario",
+        "source": "tests/test_load.py",
+        "model": "closed",
+        "users": 20,
+        "think_time_ms": 50,
+        "phases": {"ramp_up": 0.5, "steady": 2.0, "ramp_down": 0.5},
+        "tier": "small",
+        "documents": 1000,
+        "operations": [{"op": "find", "weight": 100, "p95_ms": 50}],
+        "criteria": {
+            "p95_ms": 50,
+            "min_throughput": 1,
+            "max_error_rate": 1,
+            "max_rss_mb_per_1000_users": 100_000,
+            "max_cpu_percent": 100,
+        },
+    }
+    entry.update(fields)
+    entry = {k: v for k, v in entry.items() if v is not None}  # None: leave the key out
+    path = tmp_path / f"{entry['name']}.yaml"
+    path.write_text(yaml.safe_dump({"scenarios": [entry]}))
+    return load_scenarios(path)[0]
+
+
+def steady_count(report: LoadReport) -> int:
+    return sum(r.count for r in report.ops.values())
+
+
+def test_closed_model_runs_users_with_think_time(tmp_path: Path, npm_target: Path) -> None:
+    events: list[dict[str, Any]] = []
+    report = run_scenario(npm_target, scenario(tmp_path), on_progress=events.append)
+    # 20 users, 50 ms mean think time, fast finds: about 400 requests/s.
+    assert 200 < report.throughput < 450, report.throughput
+    assert report.error_rate == 0 and report.unfinished == 0
+    find = report.ops["find"]
+    assert find.count == steady_count(report) > 300
+    assert 0 < find.p50_ms <= find.p95_ms <= find.p99_ms < 50
+    assert report.classes["core"].count == find.count
+    # Phase timing: the run lasts its phases, progress walks through them in order.
+    assert 2.9 < report.wall_s < 4.0, report.wall_s
+    phases = [e["phase"] for e in events]
+    assert phases[0] == "ramp_up" and "steady" in phases
+    assert phases.index("steady") > 0 and phases[-1] in ("ramp_down", "drain")
+    first_steady = next(e for e in events if e["phase"] == "steady")
+    assert first_steady["t_s"] >= 0.5
+    assert max(e["active_users"] for e in events) == 20
+    # Profiler: a real process with memory, a busy steady phase, every criterion judged.
+    assert report.peak_rss_bytes >= report.baseline_rss_bytes > 20 * 2**20
+    assert report.cpu_machine_percent > 0
+    names = [c.name for c in report.criteria]
+    assert names == [
+        "p95_ms",
+        "p95_ms[find]",
+        "min_throughput",
+        "max_error_rate",
+        "max_rss_mb_per_1000_users",
+        "max_cpu_percent",
+    ]
+    assert report.passed
+
+
+def test_closed_model_ramps_users_up_and_down(tmp_path: Path, npm_target: Path) -> None:
+    sc = scenario(
+        tmp_path, users=40, think_time_ms=100, phases={"ramp_up": 2, "steady": 1, "ramp_down": 2}
+    )
+    events: list[dict[str, Any]] = []
+    run_scenario(npm_target, sc, on_progress=events.append)
+    during = [e["active_users"] for e in events if 0.5 < e["t_s"] < 1.6]
+    assert during and all(5 <= n <= 35 for n in during), during
+    leaving = [e["active_users"] for e in events if 3.5 < e["t_s"] < 4.6]
+    assert leaving and all(3 <= n <= 35 for n in leaving), leaving
+
+
+def test_open_model_arrivals_follow_the_rate(tmp_path: Path, npm_target: Path) -> None:
+    sc = scenario(
+        tmp_path,
+        model="open",
+        think_time_ms=None,
+        arrival_rate=300,
+        users=50,
+        phases={"ramp_up": 0, "steady": 2, "ramp_down": 0},
+    )
+    assert sc.arrival_rate == 300
+    report = run_scenario(npm_target, sc)
+    assert 450 < steady_count(report) < 750, steady_count(report)
+    assert report.error_rate == 0
+
+
+def test_open_model_counts_latency_from_the_intended_start(
+    tmp_path: Path, npm_target: Path
+) -> None:
+    """One user serving arrivals at 3x its capacity: the queue wait is latency, so p95 is far
+    above that of arrivals at 0.2x capacity (coordinated omission would report the same
+    service time for both)."""
+    ops = [{"op": "insert", "weight": 100}]
+    phases = {"ramp_up": 0, "steady": 1, "ramp_down": 0}
+    serial = scenario(
+        tmp_path, name="serial", users=1, think_time_ms=0, operations=ops, phases=phases
+    )
+    capacity = run_scenario(npm_target, serial).throughput
+    assert capacity > 100
+
+    def open_at(rate: float) -> LoadReport:
+        sc = scenario(
+            tmp_path,
+            name=f"open-{round(rate)}",
+            model="open",
+            think_time_ms=None,
+            arrival_rate=round(rate),
+            users=1,
+            operations=ops,
+            phases=phases,
+        )
+        return run_scenario(npm_target, sc)
+
+    under, over = open_at(0.2 * capacity), open_at(3 * capacity)
+    assert under.error_rate == over.error_rate == 0
+    assert over.ops["insert"].p95_ms > 20 * under.ops["insert"].p95_ms, (over.ops, under.ops)
+
+
+def test_failed_requests_are_counted_by_kind(tmp_path: Path, npm_target: Path) -> None:
+    """At beta.23 a range query after inserts returns documents outside the range (a library
+    bug): each such request is a "check" error, and the criteria see the error rate."""
+    sc = scenario(
+        tmp_path,
+        operations=[{"op": "insert", "weight": 50}, {"op": "range_query", "weight": 50}],
+    )
+    report = run_scenario(npm_target, sc)
+    range_query = report.ops["range_query"]
+    assert range_query.errors.get("check", 0) > 0
+    assert "range_query" in range_query.error_sample["check"]
+    assert report.ops["insert"].errors == {}
+    failed = sum(sum(r.errors.values()) for r in report.ops.values())
+    assert report.requests == steady_count(report) + failed + report.unfinished
+    assert report.error_rate == pytest.approx(100 * failed / report.requests)
+    verdict = {c.name: c.passed for c in report.criteria}
+    assert verdict["max_error_rate"] is False and not report.passed
+
+
+def test_scenario_with_ops_the_commit_lacks_is_unsupported(
+    tmp_path: Path, npm_target: Path
+) -> None:
+    sc = scenario(tmp_path, operations=[{"op": "login", "weight": 100}])
+    with pytest.raises(Unsupported, match="login"):
+        run_scenario(npm_target, sc)
+
+
+def test_users_override_and_compressed_phases(tmp_path: Path, npm_target: Path) -> None:
+    sc = scenario(tmp_path, phases={"ramp_up": 10, "steady": 40, "ramp_down": 10})
+    report = run_scenario(npm_target, sc, users=5, duration=1.2)
+    assert report.users == 5
+    assert report.phases == pytest.approx({"ramp_up": 0.2, "steady": 0.8, "ramp_down": 0.2})
+    assert report.wall_s < 2.5
+
+
+def test_cli_load_prints_json_and_refuses_bad_files(tmp_path: Path, npm_target: Path) -> None:
+    scenario(tmp_path, users=5)
+    cmd = [sys.executable, "-m", "csbench.cli", "load", "tiny", "--scenarios", str(tmp_path)]
+    out = subprocess.run([*cmd, "--json", "--duration", "1"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["report"]["users"] == 5 and data["report"]["ops"]["find"]["count"] > 0
+    assert "steady" in out.stderr  # the progress lines
+    (tmp_path / "bad.yaml").write_text("scenarios:\n  - name: bad\n    model: closed\n")
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "bad.yaml" in out.stderr and "'bad'" in out.stderr
+
+
+def test_max_users_search_on_the_real_engine(tmp_path: Path, npm_target: Path) -> None:
+    """Every probe passes, so the search doubles up to its limit and says it was capped."""
+    sc = scenario(tmp_path, phases={"ramp_up": 0.2, "steady": 0.6, "ramp_down": 0.2})
+    result = max_users_within_slo(
+        lambda n: run_scenario(npm_target, sc, users=n), sc, start=5, limit=20, max_probes=4
+    )
+    assert [p.users for p in result.probes] == [5, 10, 20]
+    assert all(p.passed for p in result.probes) and result.max_users == 20 and result.capped
