@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from csbench.bridge import DriverError, Unsupported
-from csbench.load import max_users_within_slo, run_scenario
+from csbench.load import SEARCH_DRAIN_SECONDS, max_users_within_slo, run_scenario
 from csbench.scenarios import KNOWN_OPS, Scenario, load_all
 from csbench.target import target_root
 
@@ -41,7 +41,9 @@ def measure(scenario: Scenario) -> dict[str, Any]:
         return {"status": "error", "message": str(exc)}
     try:
         search: dict[str, Any] = max_users_within_slo(
-            lambda n: run_scenario(root, scenario, users=n, duration=SEARCH_SECONDS),
+            lambda n: run_scenario(
+                root, scenario, users=n, duration=SEARCH_SECONDS, drain=SEARCH_DRAIN_SECONDS
+            ),
             scenario,
             start=max(1, scenario.users // SEARCH_START_FRACTION),
             limit=scenario.users * SEARCH_LIMIT_FACTOR,

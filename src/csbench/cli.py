@@ -131,21 +131,27 @@ def _cmd_load(args: argparse.Namespace) -> int:
         line = load_report.progress_line(p)
         print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", file=sys.stderr)
 
-    def run(users: int | None, duration: float | None) -> load.LoadReport:
+    def run(users: int | None, duration: float | None, drain: float) -> load.LoadReport:
         report = load.run_scenario(
-            target, scenario, users=users, duration=duration, seed=args.seed, on_progress=progress
+            target,
+            scenario,
+            users=users,
+            duration=duration,
+            seed=args.seed,
+            drain=drain,
+            on_progress=progress,
         )
         if tty and not args.quiet:
             print(file=sys.stderr)
         return report
 
     try:
-        report = run(args.users, args.duration)
+        report = run(args.users, args.duration, load.DRAIN_SECONDS)
         search = None
         if args.search:
             users = report.users
             search = load.max_users_within_slo(
-                lambda n: run(n, args.probe_duration),
+                lambda n: run(n, args.probe_duration, load.SEARCH_DRAIN_SECONDS),
                 scenario,
                 start=max(1, users // 8),
                 limit=2 * users,

@@ -32,6 +32,7 @@ MIB = 1024 * 1024
 DATA_SEED = 0
 PROFILE_INTERVAL = 0.25  # seconds between profiler samples
 DRAIN_SECONDS = 30.0  # requests still running this long after the last phase are "unfinished"
+SEARCH_DRAIN_SECONDS = 5.0  # the same for the probes of a search (any unfinished one fails it)
 PROGRESS_MS = 1000
 
 
@@ -181,11 +182,13 @@ def run_scenario(
     users: int | None = None,
     duration: float | None = None,
     seed: int = 0,
+    drain: float = DRAIN_SECONDS,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     driver_factory: Callable[[Path], Driver] = Driver,
 ) -> LoadReport:
     """Run ``scenario`` (with ``users`` instead of its own count, phases compressed to
-    ``duration`` seconds) on a fresh driver for ``target`` and report it. Raises
+    ``duration`` seconds) on a fresh driver for ``target`` and report it; requests still
+    running ``drain`` seconds after the last phase count as unfinished. Raises
     bridge.Unsupported when the commit lacks an op of the scenario."""
     users = users or scenario.users
     phases = scaled_phases(scenario, duration)
@@ -198,7 +201,7 @@ def run_scenario(
         "operations": [{"op": o.op, "weight": o.weight} for o in scenario.operations],
         "seed": seed,
         "progress_ms": PROGRESS_MS,
-        "drain_s": DRAIN_SECONDS,
+        "drain_s": drain,
     }
     if scenario.model == "closed":
         args["think_time_ms"] = scenario.think_time_ms

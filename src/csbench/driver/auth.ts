@@ -16,7 +16,7 @@ const USERS = 20; // default users per fixture: each costs one bcrypt hash at th
 const USER_SEED = 0;
 const HASH_PARALLEL = 4; // createUser calls in flight while building a fixture (libuv pool size)
 const WRONG_PASSWORD_EVERY = 100; // login checks a wrong password on the 1st and every 100th op
-const CONTEXT = { ip: "203.0.113.7", userAgent: "csbench", timestamp: 0 };
+export const CONTEXT = { ip: "203.0.113.7", userAgent: "csbench", timestamp: 0 };
 /** Resources × actions whose authorization results the authorize_cached fixture caches. */
 const RESOURCES = [
   { type: "collection", collection: "orders" },
@@ -48,23 +48,23 @@ const AUTHZ_CONFIG = {
 };
 
 // The slice of the auth API used here (src/auth/core, src/auth/authorization).
-type User = Doc & { id: string; email: string };
+export type User = Doc & { id: string; email: string };
 interface AuthConfig {
   password: Doc;
   jwt: Doc & { algorithm: string; privateKey?: string; secret?: string };
   session: { ttl: number; maxConcurrentSessions: number };
 }
-interface UserManager {
+export interface UserManager {
   createUser(data: Doc): Promise<User>;
   getUserByEmail(email: string): Promise<User | undefined>;
   verifyPassword(userId: string, password: string): Promise<boolean>;
 }
-interface TokenPair {
+export interface TokenPair {
   accessToken?: string;
   refreshToken?: string;
   tokenType?: string;
 }
-interface TokenManager {
+export interface TokenManager {
   generateTokenPair(user: User): Promise<TokenPair>;
   validateAccessToken(token: string): Promise<{ valid: boolean; reason?: string; session?: Doc }>;
 }
@@ -88,7 +88,7 @@ interface AuthorizationResult {
 interface AuthorizationEngine {
   checkPermission(user: User, resource: Doc, action: string, context: Doc): Promise<AuthorizationResult>;
 }
-interface AuthModules {
+export interface AuthModules {
   core: {
     UserManager: new (db: CsDatabase, cfg: Doc) => UserManager;
     TokenManager: new (db: CsDatabase, cfg: Doc) => TokenManager;
@@ -103,19 +103,19 @@ const AUTHZ = "src/auth/authorization/core/AuthorizationEngine.ts";
 
 const file = (library: Library, rel: string) => join(library.layout.packageDir, rel);
 
-async function modules(library: Library): Promise<AuthModules> {
+export async function modules(library: Library): Promise<AuthModules> {
   const [core, defaults] = await Promise.all([import(file(library, CORE)), import(file(library, DEFAULTS))]);
   return { core, defaults };
 }
 
 /** The settings' config; JWT keys are generated (untimed) if the module left them out (NODE_ENV=production). */
-function authConfig(mods: AuthModules, settings: string): AuthConfig {
+export function authConfig(mods: AuthModules, settings: string): AuthConfig {
   const cfg = mods.defaults[SETTINGS[settings]] as AuthConfig;
   if (cfg.jwt.privateKey || cfg.jwt.secret) return cfg;
   return { ...cfg, jwt: { ...cfg.jwt, ...mods.defaults.generateJWTKeys(cfg.jwt.algorithm) } };
 }
 
-async function newDatabase(library: Library, name: string): Promise<CsDatabase> {
+export async function newDatabase(library: Library, name: string): Promise<CsDatabase> {
   const db = new library.lib.CSDatabase!(":memory:", name);
   await db.connect();
   return db;
@@ -178,7 +178,7 @@ interface Users {
 }
 
 /** A password that every settings' policy accepts (upper, lower, digit, special; 12-20 chars). */
-function password(rng: Rng): string {
+export function password(rng: Rng): string {
   const classes = ["ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "0123456789", "!#$%&*+-=?@^_~"];
   const all = classes.join("");
   const chars = classes.map((c) => c[rng.int(c.length)]);

@@ -6,8 +6,8 @@ import type { CsCollection, CsDatabase, Doc, Library } from "./library";
 import { type Adapter, type OpContext, type OpSpec, type Params, check, paramInt, verify } from "./ops";
 import { Rng } from "./rng";
 
-const ENGINE = "auth/computed/core/ComputedAttributeEngine.ts";
-const CACHE = "auth/computed/cache/ComputedAttributeCache.ts";
+export const ENGINE = "auth/computed/core/ComputedAttributeEngine.ts";
+export const CACHE = "auth/computed/cache/ComputedAttributeCache.ts";
 const COLLECTION = "orders";
 const FIXTURE_SEED = 17;
 
@@ -66,7 +66,7 @@ interface Fixture {
 
 const fixtures = new Map<string, Fixture>();
 
-function sourcePath(library: Library, rel: string): string {
+export function sourcePath(library: Library, rel: string): string {
   return join(library.layout.packageDir, "src", rel);
 }
 

@@ -26,18 +26,18 @@ interface FileMetadata {
   checksum: string;
 }
 
-interface Manager {
+export interface Manager {
   initialize(): Promise<void>;
   upload(file: Doc, options: Doc, userId: string): Promise<FileMetadata>;
   download(id: string, options: Doc, userId: string): Promise<ReadableStream<Uint8Array>>;
   delete(id: string, userId: string): Promise<void>;
 }
 
-function managerPath(library: Library): string {
+export function managerPath(library: Library): string {
   return join(library.layout.packageDir, "src", MANAGER_FILE);
 }
 
-function managerConfig(basePath: string): Doc {
+export function managerConfig(basePath: string): Doc {
   return {
     backends: { default: "local", configs: { local: { name: "local", type: "local", basePath } } },
     validation: { maxFileSize: 2 ** 30, allowedMimeTypes: ["*/*"], blockedMimeTypes: [] },
@@ -48,7 +48,7 @@ function managerConfig(basePath: string): Doc {
   };
 }
 
-const DIR_PREFIX = "csbench-files-";
+export const DIR_PREFIX = "csbench-files-";
 /** A storage directory: DIR_PREFIX, the pid of the driver that made it, "-", a random suffix. */
 const DIR_NAME = /^csbench-files-(\d+)-/;
 let storageDir: string | null = null;
@@ -68,7 +68,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Remove storage directories of drivers that died without their exit handler (a killed driver). */
-function sweepStaleDirs(): void {
+export function sweepStaleDirs(): void {
   for (const name of readdirSync(tmpdir())) {
     const pid = Number(DIR_NAME.exec(name)?.[1]);
     if (pid && !pidAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
@@ -87,7 +87,7 @@ function openManager(library: Library): Promise<Manager> {
   return manager;
 }
 
-interface Payload {
+export interface Payload {
   bytes: Uint8Array;
   sha256: string;
 }
@@ -100,7 +100,7 @@ function sha256(chunks: Uint8Array[]): string {
   return hash.digest("hex");
 }
 
-function payload(size: number): Payload {
+export function payload(size: number): Payload {
   const key = JSON.stringify({ size });
   let p = payloads.get(key);
   if (!p) {
@@ -124,7 +124,7 @@ function chunked(bytes: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
-function fileUpload(size: number, p: Payload): Doc {
+export function fileUpload(size: number, p: Payload): Doc {
   return { filename: `payload-${size}.bin`, mimeType: "application/octet-stream", size, stream: chunked(p.bytes) };
 }
 

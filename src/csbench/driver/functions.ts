@@ -11,7 +11,7 @@ const ENGINE = "auth/functions/core/StoredFunctionEngine.ts";
 const COLLECTION = "items";
 const FIXTURE_SEED = 23;
 const GROUPS = 20;
-const LIMITS = {
+export const LIMITS = {
   maxExecutionTime: 5_000,
   maxMemoryUsage: 256 * 1024 * 1024,
   maxDbOperations: 10_000,
@@ -19,12 +19,12 @@ const LIMITS = {
   allowedModules: [] as string[],
 };
 
-interface Result {
+export interface Result {
   data: unknown;
 }
 
 /** The slice of StoredFunctionEngine the ops use. */
-interface Engine {
+export interface Engine {
   initialize(): Promise<void>;
   registerFunction(def: Doc): Promise<void>;
   unregisterFunction(id: string): Promise<void>;
@@ -62,7 +62,7 @@ interface Fixture {
 
 const fixtures = new Map<string, Fixture>();
 
-const kinds: Record<string, Kind> = {
+export const kinds: Record<string, Kind> = {
   scalar: {
     code: [
       "const p = parameters as { a: number; b: number; c: number }",
@@ -129,7 +129,7 @@ function sourcePath(library: Library): string {
   return join(library.layout.packageDir, "src", ENGINE);
 }
 
-function definition(id: string, code: string): Doc {
+export function definition(id: string, code: string): Doc {
   const now = new Date();
   return {
     id,
@@ -180,10 +180,20 @@ async function fixtureFor(library: Library, params: Params): Promise<Fixture> {
   if (items.length !== docs) throw new Error(`functions fixture: find({}) returned ${items.length} of ${docs} documents`);
 
   const audit: Doc[] = [];
+  const engine = await newEngine(library, db, async (entry: Doc) => void audit.push(entry));
+  const fixture: Fixture = { engine, db, items, audit, registered: new Set(), fresh: 0 };
+  fixtures.set(key, fixture);
+  return fixture;
+}
+
+/**
+ * An initialized StoredFunctionEngine over `db` whose audit entries go to `log`. The constructor
+ * reads config.sandbox, config.security and config.monitoring (not the declared
+ * StoredFunctionEngineConfig); the library's own AuditLogger has no log(), which the engine
+ * calls, so the audit sink is a function.
+ */
+export async function newEngine(library: Library, db: CsDatabase, log: (entry: Doc) => Promise<void>): Promise<Engine> {
   const { StoredFunctionEngine } = await import(sourcePath(library));
-  // The constructor reads config.sandbox, config.security and config.monitoring (not the
-  // declared StoredFunctionEngineConfig); the library's own AuditLogger has no log(), which
-  // the engine calls, so the audit sink is a list.
   const config = {
     sandbox: { provider: "esbuild", allowedModules: [], blockedModules: ["fs", "child_process"] },
     security: {
@@ -195,12 +205,9 @@ async function fixtureFor(library: Library, params: Params): Promise<Fixture> {
     cache: {},
     deployment: {},
   };
-  const auditLogger = { log: async (entry: Doc) => void audit.push(entry) };
-  const engine = new StoredFunctionEngine(db, {}, auditLogger, config, quietLogger) as Engine;
+  const engine = new StoredFunctionEngine(db, {}, { log }, config, quietLogger) as Engine;
   await engine.initialize();
-  const fixture: Fixture = { engine, db, items, audit, registered: new Set(), fresh: 0 };
-  fixtures.set(key, fixture);
-  return fixture;
+  return engine;
 }
 
 function execContext(f: Fixture): Doc {

@@ -50,6 +50,53 @@ export interface LoadOp {
   prepare(env: LoadEnv): Promise<LoadStep>;
 }
 
+/**
+ * A fixture shared by the ops of one run (same dataset and users; the seed is left out so a
+ * run may seed its ops apart): the first prepare builds it, the close of the last step that
+ * acquired it releases it.
+ */
+export class RunFixtures<T> {
+  private readonly runs = new WeakMap<object, Map<string, { fixture: Promise<T>; refs: number }>>();
+
+  constructor(
+    private readonly build: (env: LoadEnv) => Promise<T>,
+    private readonly release: (fixture: T) => Promise<void> | void = () => {},
+  ) {}
+
+  async acquire(env: LoadEnv): Promise<{ fixture: T; release(): Promise<void> }> {
+    let byRun = this.runs.get(env.dataset);
+    if (!byRun) this.runs.set(env.dataset, (byRun = new Map()));
+    const runs = byRun;
+    const key = String(env.users);
+    let entry = runs.get(key);
+    if (!entry) {
+      const created = { fixture: this.build(env), refs: 0 };
+      created.fixture.catch(() => runs.get(key) === created && runs.delete(key)); // a failed build is retried
+      runs.set(key, (entry = created));
+    }
+    const mine = entry;
+    mine.refs++;
+    let fixture: T;
+    try {
+      fixture = await mine.fixture;
+    } catch (err) {
+      mine.refs--;
+      throw err;
+    }
+    let released = false;
+    return {
+      fixture,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--mine.refs > 0) return;
+        if (runs.get(key) === mine) runs.delete(key);
+        await this.release(fixture);
+      },
+    };
+  }
+}
+
 const registry = new Map<string, LoadOp>();
 
 /** Add an area's load ops; names are the scenario files' op names (src/csbench/scenarios.py). */

@@ -9,13 +9,18 @@ import { filesAdapter } from "./files";
 import { functionsAdapter } from "./functions";
 import { Histogram } from "./histogram";
 import { runLoad } from "./load";
+import { authLoadOps } from "./load_auth";
+import { computedLoadOps } from "./load_computed";
 import { coreLoadOps } from "./load_core";
+import { filesLoadOps } from "./load_files";
+import { functionsLoadOps } from "./load_functions";
 import { availableLoadOps, registerLoadOps } from "./load_ops";
 import { type Library, loadLibrary } from "./library";
 import { availableOps, detectAreaCapabilities, registerAdapter, runBatch } from "./ops";
 import {
   type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, replyProgress, stdinLines, usage,
 } from "./protocol";
+import { detect as detectLoadRealtime, realtimeLoadOps } from "./load_realtime";
 import { realtimeAdapter } from "./realtime";
 import { walAdapter } from "./wal";
 
@@ -27,7 +32,10 @@ registerAdapter(realtimeAdapter);
 registerAdapter(filesAdapter);
 registerAdapter(computedAdapter);
 registerAdapter(functionsAdapter);
-registerLoadOps(coreLoadOps);
+registerAdapter({ area: "load_realtime", ops: {}, detect: detectLoadRealtime }); // realtime_cross_tab
+for (const ops of [coreLoadOps, authLoadOps, realtimeLoadOps, filesLoadOps, computedLoadOps, functionsLoadOps]) {
+  registerLoadOps(ops);
+}
 
 function targetArg(argv: string[]): string {
   const i = argv.indexOf("--target");

@@ -27,9 +27,9 @@ const ENGINE_FILE = "subscriptions/core/SubscriptionEngine.ts";
 const COLLECTION = "bench";
 const OTHER_COLLECTION = "other";
 /** Prefix of the stub's delivery log line (WebSocket and SSE connections alike). */
-const DELIVERY_PREFIX = "Sending to ";
+export const DELIVERY_PREFIX = "Sending to ";
 
-interface Connection {
+export interface Connection {
   id: string;
   user: Doc;
   protocol: "websocket";
@@ -39,13 +39,13 @@ interface Connection {
   transport: null;
 }
 
-interface Subscription {
+export interface Subscription {
   id: string;
   status: string;
   connection: Connection;
 }
 
-interface Engine {
+export interface Engine {
   start(): Promise<void>;
   subscribe(user: Doc, query: Doc, connection: Connection): Promise<Subscription>;
   unsubscribe(id: string): Promise<void>;
@@ -86,7 +86,7 @@ function engineConfig(maxSubscriptions: number): Doc {
   };
 }
 
-function user(id: string): Doc {
+export function user(id: string): Doc {
   const now = new Date();
   return {
     id, email: `${id}@csbench.invalid`, passwordHash: "", roles: ["user"], attributes: {},
@@ -94,7 +94,7 @@ function user(id: string): Doc {
   };
 }
 
-function connection(id: string, owner: Doc): Connection {
+export function connection(id: string, owner: Doc): Connection {
   const now = new Date();
   return {
     id, user: owner, protocol: "websocket", readyState: 1, subscriptions: new Set(),
@@ -102,7 +102,7 @@ function connection(id: string, owner: Doc): Connection {
   };
 }
 
-async function newEngine(library: Library, maxSubscriptions: number): Promise<Engine> {
+export async function newEngine(library: Library, maxSubscriptions: number): Promise<Engine> {
   const { SubscriptionEngine } = await import(enginePath(library));
   const db = new library.lib.CSDatabase!(":memory:", "csbench_realtime");
   await db.connect();
