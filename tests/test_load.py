@@ -155,7 +155,7 @@ def test_failed_requests_are_counted_by_kind(tmp_path: Path, npm_target: Path) -
     assert "range_query" in range_query.error_sample["check"]
     assert report.ops["insert"].errors == {}
     failed = sum(sum(r.errors.values()) for r in report.ops.values())
-    assert report.requests == steady_count(report) + failed + report.unfinished
+    assert report.requests == steady_count(report) + failed
     assert report.error_rate == pytest.approx(100 * failed / report.requests)
     verdict = {c.name: c.passed for c in report.criteria}
     assert verdict["max_error_rate"] is False and not report.passed
@@ -199,3 +199,24 @@ def test_max_users_search_on_the_real_engine(tmp_path: Path, npm_target: Path) -
     )
     assert [p.users for p in result.probes] == [5, 10, 20]
     assert all(p.passed for p in result.probes) and result.max_users == 20 and result.capped
+
+
+def test_requests_left_after_the_drain_are_unfinished_errors(
+    tmp_path: Path, npm_target: Path
+) -> None:
+    """Arrivals far beyond one user's capacity, and almost no drain: what is still queued
+    or running when the drain ends counts as "unfinished" in its op and phase."""
+    sc = scenario(
+        tmp_path,
+        model="open",
+        think_time_ms=None,
+        arrival_rate=100_000,
+        users=1,
+        operations=[{"op": "insert", "weight": 100}],
+        phases={"ramp_up": 0, "steady": 0.5, "ramp_down": 0},
+    )
+    report = run_scenario(npm_target, sc, drain=0.05)
+    insert = report.ops["insert"]
+    assert report.unfinished > 0 and insert.errors == {"unfinished": report.unfinished}
+    assert report.requests == insert.count + report.unfinished
+    assert report.error_rate == pytest.approx(100 * report.unfinished / report.requests)

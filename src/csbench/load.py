@@ -69,8 +69,8 @@ class LoadReport:
     wall_s: float
     requests: int  # issued in the steady phase
     throughput: float  # successful requests per second in the steady phase
-    error_rate: float  # percent of the steady phase's requests (unfinished ones count)
-    unfinished: int
+    error_rate: float  # percent of the steady phase's requests ("unfinished" is an error kind)
+    unfinished: int  # requests of any phase still running when the drain ended
     p95_ms: float | None  # every successful steady request
     ops: dict[str, OpReport]
     classes: dict[str, OpReport]  # by area: auth, core, realtime, files, computed, functions
@@ -245,9 +245,10 @@ def _report(
         by_class.setdefault(KNOWN_OPS.get(op, "other"), []).append(e)
     classes = {area: _op_report(entries) for area, entries in sorted(by_class.items())}
     overall = _op_report(list(steady["ops"].values()))
-    failed = sum(sum(r.errors.values()) for r in ops.values())
-    unfinished = int(result.get("unfinished", 0))
-    requests = overall.count + failed + unfinished
+    for o in scenario.operations:  # an op with no request finished or failed still shows
+        ops.setdefault(o.op, _op_report([]))
+    failed = sum(sum(r.errors.values()) for r in ops.values())  # "unfinished" ones included
+    requests = overall.count + failed
     steady_s = phases["steady"]
     prepare_peak = max(
         (profile.phases[p].peak_rss for p in ("setup", "prepare") if p in profile.phases), default=0
@@ -261,8 +262,8 @@ def _report(
         wall_s=wall,
         requests=requests,
         throughput=overall.count / steady_s,
-        error_rate=100.0 * (failed + unfinished) / requests if requests else 0.0,
-        unfinished=unfinished,
+        error_rate=100.0 * failed / requests if requests else 0.0,
+        unfinished=int(result.get("unfinished", 0)),
         p95_ms=overall.p95_ms,
         ops=ops,
         classes=classes,

@@ -71,6 +71,34 @@ class Recorder {
   completed = 0;
   failed = 0;
   inFlight = 0;
+  /** Requests running now, by phase and op (what is left after the drain is "unfinished"). */
+  readonly running = new Map<string, { phase: PhaseName; op: string; n: number }>();
+
+  start(phase: PhaseName, op: string): void {
+    const key = `${phase}/${op}`;
+    const r = this.running.get(key) ?? { phase, op, n: 0 };
+    r.n += 1;
+    this.running.set(key, r);
+    this.inFlight += 1;
+  }
+
+  end(phase: PhaseName, op: string): void {
+    this.running.get(`${phase}/${op}`)!.n -= 1;
+    this.inFlight -= 1;
+  }
+
+  /** Count every request still running as an "unfinished" error of its phase and op. */
+  abandonRunning(): number {
+    let n = 0;
+    for (const r of this.running.values()) {
+      if (r.n <= 0) continue;
+      const s = this.op(r.phase, r.op);
+      s.errors.unfinished = (s.errors.unfinished ?? 0) + r.n;
+      s.errorSample.unfinished ??= "still running when the drain after the last phase ended";
+      n += r.n;
+    }
+    return n;
+  }
 
   op(phase: PhaseName, op: string): OpStats {
     const byOp = this.stats.get(phase)!;
@@ -234,7 +262,7 @@ export async function runLoad(
           doneAt = now();
         }
       };
-      rec.inFlight += 1;
+      rec.start(phase, op);
       try {
         await steps.get(op)!.run(user, timed);
         if (doneAt < 0) rec.error(phase, op, "untimed", `load op ${op} made no timed call`);
@@ -243,7 +271,7 @@ export async function runLoad(
         const kind = err instanceof DriverError ? err.type : err instanceof Error ? err.constructor.name : typeof err;
         rec.error(phase, op, kind, err instanceof Error ? err.message : String(err));
       } finally {
-        rec.inFlight -= 1;
+        rec.end(phase, op);
       }
     };
 
@@ -271,33 +299,64 @@ export async function runLoad(
       active -= 1;
     };
 
+    // The open model's arrival schedule: a Poisson process of the maximal rate, thinned to
+    // each phase's rate. `next()` gives the next arrival (time, op) or null past the end.
+    const arrivalRng = userRng(plan.seed, -1);
+    const rate = plan.arrivalRate / 1e9; // per ns
+    const rateAt = (t: number) =>
+      t < plan.ends[0] ? t / plan.ends[0] : t < plan.ends[1] ? 1 : (end - t) / (end - plan.ends[1]);
+    let scheduleT = 0;
+    const nextArrival = (): [string, number] | null => {
+      while (true) {
+        scheduleT += -Math.log(1 - arrivalRng.next()) / rate;
+        if (scheduleT >= end) return null;
+        if (arrivalRng.next() < rateAt(scheduleT)) return [pick(arrivalRng), scheduleT];
+      }
+    };
+    let arrivalsOver = plan.model === "closed";
+    let held: [string, number] | null = null; // the arrival the loop is waiting to issue
+    /** Arrivals the loop had not issued yet when the drain ended: unfinished, like queued ones. */
+    const abandonSchedule = () => {
+      if (held && !arrivalsOver) rec.start(phaseAt(plan, held[1]), held[0]);
+      for (let a = arrivalsOver ? null : nextArrival(); a; a = nextArrival()) {
+        rec.start(phaseAt(plan, a[1]), a[0]);
+      }
+      arrivalsOver = true;
+    };
+
     const openArrivals = async (): Promise<void> => {
-      const rng = userRng(plan.seed, -1);
       const idle = [...users].reverse();
       const waiting: Array<[string, number]> = [];
-      const rate = plan.arrivalRate / 1e9; // per ns
-      const rateAt = (t: number) =>
-        t < plan.ends[0] ? t / plan.ends[0] : t < plan.ends[1] ? 1 : (end - t) / (end - plan.ends[1]);
-      const serve = async (user: VirtualUser, op: string, intended: number): Promise<void> => {
+      const serve = async (user: VirtualUser, first: [string, number]): Promise<void> => {
         active += 1;
-        for (let job: [string, number] | undefined = [op, intended]; job; job = waiting.shift()) {
+        for (let job: [string, number] | undefined = first; job; job = waiting.shift()) {
+          if (job !== first) rec.end(phaseAt(plan, job[1]), job[0]); // leaves the queue
           await request(job[0], user, job[1]);
         }
         active -= 1;
         idle.push(user);
       };
-      let t = 0;
       const pending: Promise<void>[] = [];
-      while (true) {
-        t += -Math.log(1 - rng.next()) / rate; // next candidate of the maximal-rate process
-        if (t >= end) break;
-        if (rng.next() >= rateAt(t)) continue; // thinning to the phase's rate
-        await sleepUntil(t, now, true);
-        const op = pick(rng);
+      let yielded = now();
+      for (let a = nextArrival(); a && !arrivalsOver; a = arrivalsOver ? null : nextArrival()) {
+        held = a;
+        if (a[1] > now()) {
+          await sleepUntil(a[1], now, true);
+          yielded = now();
+        } else if (now() - yielded > 1e6) {
+          await new Promise<void>((resolve) => setImmediate(resolve)); // behind: let users run
+          yielded = now();
+        }
+        if (arrivalsOver) break; // abandoned while waiting
+        held = null;
         const user = idle.pop();
-        if (user) pending.push(serve(user, op, t));
-        else waiting.push([op, t]);
+        if (user) pending.push(serve(user, a));
+        else {
+          waiting.push(a);
+          rec.start(phaseAt(plan, a[1]), a[0]); // a queued request is in flight: it may end unfinished
+        }
       }
+      arrivalsOver = true;
       await Promise.all(pending);
     };
 
@@ -338,7 +397,8 @@ export async function runLoad(
     clearInterval(ticker);
     const wallNs = now();
     report(draining ? "drain" : "ramp_down");
-    const unfinished = drained ? 0 : rec.inFlight;
+    if (!drained) abandonSchedule();
+    const unfinished = drained ? 0 : rec.abandonRunning();
 
     const phases = PHASES.map((name, i) => {
       const start = i === 0 ? 0 : plan.ends[i - 1];
