@@ -76,3 +76,11 @@ def test_install_refuses_an_unfinished_cache(tmp_path: Path) -> None:
     (tmp_path / "cache" / build.TREE_NAME).mkdir(parents=True)
     with pytest.raises(build.BuildError, match="no finished build"):
         build.install(tmp_path / "cache", tmp_path / "env")
+
+
+def test_malformed_package_json_is_a_build_error_naming_the_commit(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "index.ts").write_text("export {};\n")
+    (tmp_path / "package.json").write_text("{ this is not JSON")
+    with pytest.raises(build.BuildError, match=r"commit abc123: .*package\.json: not a JSON"):
+        build.install_dependencies(tmp_path, "abc123")

@@ -53,8 +53,13 @@ def detect_layout(src: Path) -> str:
     """``package-root`` (the npm tarball's layout) or ``monorepo`` (git checkouts, 2023-12 on)."""
     manifest = src / "package.json"
     has_entry = (src / "src" / "index.ts").is_file() and manifest.is_file()
-    if has_entry and json.loads(manifest.read_text()).get("name") == "collection-store":
-        return "package-root"
+    if has_entry:
+        try:
+            name = json.loads(manifest.read_text()).get("name")
+        except (ValueError, AttributeError) as exc:
+            raise BuildError(f"{manifest}: not a JSON object: {exc}") from None
+        if name == "collection-store":
+            return "package-root"
     if (src / "packages" / "collection-store" / "src").is_dir():
         return "monorepo"
     raise BuildError(
@@ -106,7 +111,10 @@ def _drop_dev_dependencies(manifest: Path) -> bool:
 def install_dependencies(src: Path, commit: str) -> BuildInfo:
     """Install the commit's production dependencies and native bcrypt in ``src``."""
     start = time.perf_counter()
-    layout = detect_layout(src)
+    try:
+        layout = detect_layout(src)
+    except BuildError as exc:
+        raise BuildError(f"commit {commit}: {exc}") from None
     bun = find_bun()
     if bun.name == "bun.exe" and not (bun.parent / "bun").exists():
         (bun.parent / "bun").symlink_to(bun.name)  # node-gyp and scripts look for `bun`

@@ -176,6 +176,76 @@ def _cmd_load(args: argparse.Namespace) -> int:
     return 1 if args.strict and not report.passed else 0
 
 
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _repo_or_exit(explicit: str | None, command: str) -> str | None:
+    repo = configured_repo(explicit)
+    if not repo:
+        print(
+            f"csbench {command}: name a repository (--repo, $CSBENCH_REPO or the config file)",
+            file=sys.stderr,
+        )
+    return repo
+
+
+def _cmd_ci(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from csbench import calibrate, ci
+    from csbench.bun import ensure_tools
+
+    repo = _repo_or_exit(args.repo, "ci")
+    if not repo:
+        return ci.INFRASTRUCTURE
+    ensure_tools()
+    machine = asvconf.ensure_machine(args.machine)
+    thresholds = (
+        calibrate.Thresholds(**json.loads(Path(args.thresholds).read_text()))
+        if args.thresholds
+        else calibrate.load(machine)
+    )
+    if thresholds is None:
+        _log(
+            f"csbench ci: {machine} is not calibrated (csbench calibrate): factor "
+            f"{calibrate.DEFAULT_FACTOR} for every benchmark"
+        )
+    with tempfile.TemporaryDirectory(prefix="csbench-ci-") as work:
+        result = ci.ci(
+            repo, args.base, args.head, machine, args.bench, thresholds, Path(work), _log
+        )
+    text = ci.markdown(result, args.site_url)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return result.exit_code
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from csbench import calibrate, ci
+    from csbench.bun import ensure_tools
+
+    repo = _repo_or_exit(args.repo, "calibrate")
+    if not repo:
+        return 2
+    ensure_tools()
+    machine = asvconf.ensure_machine(args.machine)
+    try:
+        thresholds = ci.calibrate_machine(repo, args.commit, machine, args.runs, args.bench, _log)
+    except ci.InfrastructureError as exc:
+        _log(f"csbench calibrate: {exc}")
+        return 3
+    path = calibrate.save(
+        thresholds, Path(args.output) if args.output else calibrate.thresholds_file(machine)
+    )
+    noisy = sorted(thresholds.noise.items(), key=lambda kv: -kv[1])[:10]
+    print(f"{len(thresholds.factors)} benchmarks calibrated over {args.runs} runs -> {path}")
+    for name, spread in noisy:
+        print(f"  {spread * 100:6.1f} %  factor {thresholds.factors[name]:.2f}  {name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csbench", description="Collection Store benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +295,24 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--json", action="store_true", help="print the report as JSON")
     ld.add_argument("--quiet", action="store_true", help="no progress line")
     ld.add_argument("--strict", action="store_true", help="exit 1 when a criterion fails")
+    cip = sub.add_parser("ci", help="guard a change: benchmark BASE and HEAD, judge regressions")
+    cip.add_argument("base", help="base revision (e.g. the target branch)")
+    cip.add_argument("head", help="head revision (the change)")
+    cip.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    cip.add_argument("--machine", help="asv machine name (default: the host name)")
+    cip.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
+    cip.add_argument("--thresholds", help="thresholds file (default: the machine's calibration)")
+    cip.add_argument("--site-url", help="published site, for links in the summary")
+    cip.add_argument("--output", help="also write the Markdown summary to this file")
+    cal = sub.add_parser("calibrate", help="A/A runs: per-benchmark noise and thresholds")
+    cal.add_argument("--commit", default="HEAD", help="the commit measured (default: HEAD)")
+    cal.add_argument("--runs", type=int, default=3, help="A/A runs (default 3)")
+    cal.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    cal.add_argument("--machine", help="asv machine name (default: the host name)")
+    cal.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
+    cal.add_argument(
+        "--output", help="thresholds file (default: benchmarks/thresholds/MACHINE.json)"
+    )
     return parser
 
 
@@ -242,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         "probe": _cmd_probe,
         "targets": _cmd_targets,
         "load": _cmd_load,
+        "ci": _cmd_ci,
+        "calibrate": _cmd_calibrate,
     }
     return commands[args.command](args)
 

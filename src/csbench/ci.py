@@ -1,0 +1,212 @@
+"""``csbench ci`` and ``csbench calibrate``: asv runs into throwaway results directories.
+
+ci BASE HEAD: both commits are built first (csbench.checkout: a commit that cannot be built
+is an infrastructure error, reported before any benchmark runs), then asv runs them into
+a temporary results directory (the stored history in results/ is never touched) and
+csbench.compare judges every benchmark with the machine's calibrated factor.
+
+Exit codes: 0 no regression; 1 a performance regression; 2 a benchmark that ran at BASE
+failed at HEAD; 3 a build or infrastructure error. The highest applicable code wins.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asv.util import human_value
+
+from csbench import asvconf, calibrate, compare
+from csbench import targets as tg
+from csbench.build import BuildError
+from csbench.checkout import built_commit, resolve_commit
+
+OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
+
+
+class InfrastructureError(RuntimeError):
+    """asv could not run, or a commit could not be built: exit code 3."""
+
+
+@dataclass
+class CiResult:
+    base: str
+    head: str
+    machine: str
+    changes: list[compare.Change] = field(default_factory=list)
+    units: dict[str, str | None] = field(default_factory=dict)
+    targets_text: str = ""
+    calibrated: bool = False
+    error: str = ""
+
+    def of(self, kind: str) -> list[compare.Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    @property
+    def exit_code(self) -> int:
+        if self.error:
+            return INFRASTRUCTURE
+        if self.of("failed"):
+            return BENCHMARK_ERROR
+        return REGRESSION if self.of("regression") else OK
+
+
+def run_asv_into(
+    repo: str,
+    commits: list[str],
+    machine: str,
+    work: Path,
+    bench: list[str],
+    log: Callable[[str], None] = print,
+) -> Path:
+    """asv run of ``commits`` (full hashes) into ``work``/results; returns that directory.
+
+    asv exits 2 when a benchmark failed, which is a result, not an infrastructure error."""
+    config = asvconf.derived_config(
+        repo=repo,
+        name=f"ci-{work.name}",
+        results_dir=str(work / "results"),
+        html_dir=str(work / "html"),
+    )
+    hashfile = work / "commits.txt"
+    hashfile.write_text("".join(f"{c}\n" for c in commits))
+    args = ["run", f"HASHFILE:{hashfile}", "--machine", machine]
+    args += [a for b in bench for a in ("--bench", b)]
+    log(f"csbench: asv {' '.join(args)}")
+    proc = asvconf.asv(args, config, capture=True)
+    if proc.returncode not in (0, 2):
+        tail = (proc.stdout + proc.stderr)[-3000:]
+        raise InfrastructureError(f"asv run exited {proc.returncode}:\n{tail}")
+    results = work / "results"
+    for commit in commits:
+        if not compare.commit_results(results, machine, commit):
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            raise InfrastructureError(f"asv stored no results for {commit[:8]}:\n{tail}")
+    return results
+
+
+def _units(results: Path) -> dict[str, str | None]:
+    meta = results / "benchmarks.json"
+    data = json.loads(meta.read_text()) if meta.is_file() else {}
+    return {k: v.get("unit") for k, v in data.items() if isinstance(v, dict)}
+
+
+def ci(
+    repo: str,
+    base_rev: str,
+    head_rev: str,
+    machine: str,
+    bench: list[str],
+    thresholds: calibrate.Thresholds | None,
+    work: Path,
+    log: Callable[[str], None] = print,
+) -> CiResult:
+    """Build and benchmark BASE and HEAD in ``work`` (a scratch directory the caller
+    removes) and compare them; a commit's fault is in the result, never raised."""
+    result = CiResult(base=base_rev, head=head_rev, machine=machine)
+    try:
+        base, head = resolve_commit(repo, base_rev), resolve_commit(repo, head_rev)
+        result.base, result.head = base, head
+        for commit in (base, head):
+            log(f"csbench: building {commit[:8]}")
+            built_commit(repo, commit)
+        results = run_asv_into(repo, [base, head], machine, work, bench, log)
+    except (BuildError, InfrastructureError) as exc:
+        result.error = str(exc)
+        return result
+    result.calibrated = thresholds is not None
+    result.changes = compare.compare(
+        compare.commit_results(results, machine, base),
+        compare.commit_results(results, machine, head),
+        thresholds.factors if thresholds else {},
+        thresholds.default_factor if thresholds else calibrate.DEFAULT_FACTOR,
+    )
+    result.units = _units(results)
+    try:
+        commit = tg.load_commit_results(results, machine, head)
+        verdicts = [tg.evaluate(t, commit) for t in tg.load_targets()]
+        result.targets_text = tg.render_text(verdicts, commit, markdown=True)
+    except (tg.ResultsNotFound, tg.TargetFileError) as exc:
+        result.targets_text = f"targets not evaluated: {exc}"
+    return result
+
+
+def _value(v: float | None, unit: str | None) -> str:
+    if v is None:
+        return "failed"
+    if v != v:
+        return "n/a"
+    return human_value(v, unit or "unit") if unit in ("seconds", "bytes") else f"{v:.4g} {unit}"
+
+
+def markdown(result: CiResult, site_url: str | None = None) -> str:
+    """A summary fit for a pull-request comment."""
+    verdict = {
+        OK: "no performance regression",
+        REGRESSION: "performance regression",
+        BENCHMARK_ERROR: "benchmark error",
+        INFRASTRUCTURE: "build or infrastructure error",
+    }[result.exit_code]
+    lines = [
+        f"## csbench: {result.base[:8]} → {result.head[:8]} on {result.machine}",
+        "",
+        f"**{verdict}** (exit {result.exit_code})",
+    ]
+    if result.error:
+        return "\n".join([*lines, "", "```", result.error.strip()[-3000:], "```"])
+    how = "calibrated per-benchmark factors" if result.calibrated else "uncalibrated factor"
+    lines += [
+        "",
+        f"{len(result.changes)} benchmarks compared with {how}; "
+        f"{len(result.of('regression'))} regressions, {len(result.of('improvement'))} "
+        f"improvements, {len(result.of('failed'))} new failures, "
+        f"{len(result.of('still-failed'))} failing at both.",
+    ]
+
+    def link(name: str) -> str:
+        bench = compare.benchmark_of(name)
+        return f"[`{name}`]({site_url.rstrip('/')}/#{bench})" if site_url else f"`{name}`"
+
+    for kind, title in (
+        ("regression", "Regressions"),
+        ("failed", "New failures"),
+        ("improvement", "Improvements"),
+        ("still-failed", "Failing at both commits"),
+    ):
+        rows = result.of(kind)
+        if not rows:
+            continue
+        lines += ["", f"### {title}", "", "| benchmark | base | head | ratio | factor |"]
+        lines.append("|---|---|---|---|---|")
+        for c in rows:
+            unit = result.units.get(compare.benchmark_of(c.name))
+            ratio = f"{c.ratio:.2f}" if c.ratio is not None else "-"
+            lines.append(
+                f"| {link(c.name)} | {_value(c.base, unit)} | {_value(c.head, unit)} "
+                f"| {ratio} | {c.factor:.2f} |"
+            )
+    if result.targets_text:
+        lines += ["", "### Targets at HEAD", "", result.targets_text]
+    return "\n".join(lines)
+
+
+def calibrate_machine(
+    repo: str,
+    rev: str,
+    machine: str,
+    runs: int,
+    bench: list[str],
+    log: Callable[[str], None] = print,
+) -> calibrate.Thresholds:
+    """``runs`` A/A asv runs of ``rev`` into throwaway directories, turned into thresholds."""
+    commit = resolve_commit(repo, rev)
+    measured = []
+    for i in range(runs):
+        with tempfile.TemporaryDirectory(prefix=f"csbench-calibrate-{i}-") as work:
+            log(f"csbench: calibration run {i + 1} of {runs} of {commit[:8]}")
+            results = run_asv_into(repo, [commit], machine, Path(work), bench, log)
+            measured.append(compare.commit_results(results, machine, commit))
+    return calibrate.thresholds(machine, commit, measured)

@@ -1,0 +1,107 @@
+"""End to end: `csbench ci` and `csbench calibrate` on a throwaway Collection Store repository
+made from the npm package, one commit per documented exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_e2e_regression import SLOW_ANCHOR, SLOW_FILE, SLOWDOWN, _commit, _git
+
+pytestmark = pytest.mark.e2e
+
+MACHINE = "csbench-e2e"
+BENCH = [r"core\.Core\.time_op\('find_by_id', 'small-1000'\)", r"harness\.Floor\.time_noop"]
+FACTOR = 3.0  # uncalibrated A/A on this machine reaches 1.7x (test_e2e_regression.py)
+
+
+@pytest.fixture(scope="module")
+def commits(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> tuple[Path, dict]:
+    repo = tmp_path_factory.mktemp("ci") / "collection-store"
+    subprocess.run(["cp", "-r", str(npm_target), str(repo)], check=True)
+    subprocess.run(["rm", "-rf", str(repo / "node_modules")], check=True)
+    _git(repo.parent, "init", "--quiet", "--initial-branch=main", str(repo))
+    made = {"original": _commit(repo, "original npm package")}
+    made["same"] = _commit(repo, "the same again")
+    source = repo / SLOW_FILE
+    text = source.read_text()
+    source.write_text(text.replace(SLOW_ANCHOR, SLOW_ANCHOR + SLOWDOWN))
+    made["slow"] = _commit(repo, "deliberately slow findById")
+    source.write_text(text.replace(SLOW_ANCHOR, SLOW_ANCHOR + "\n    return undefined;"))
+    made["broken"] = _commit(repo, "findById finds nothing")
+    source.write_text(text)
+    (repo / "package.json").write_text("{ this is not JSON")
+    made["unbuildable"] = _commit(repo, "a package.json bun cannot read")
+    return repo, made
+
+
+def csbench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CSBENCH_CACHE=str(tmp_path / "cache"))
+    return subprocess.run(
+        [sys.executable, "-m", "csbench.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def thresholds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("thresholds") / "e2e.json"
+    data = {
+        "machine": MACHINE,
+        "commit": "n/a",
+        "runs": 0,
+        "created": "n/a",
+        "noise": {},
+        "factors": {},
+        "default_factor": FACTOR,
+    }
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "code", "says"),
+    [
+        ("original", "same", 0, "no performance regression"),
+        ("same", "slow", 1, "find_by_id"),
+        ("same", "broken", 2, "New failures"),
+        ("same", "unbuildable", 3, "build or infrastructure error"),
+    ],
+)
+def test_ci_exit_codes(
+    commits, thresholds: Path, tmp_path: Path, base: str, head: str, code: int, says: str
+) -> None:
+    repo, made = commits
+    summary = tmp_path / "summary.md"
+    bench = [a for b in BENCH for a in ("--bench", b)]
+    out = csbench(
+        tmp_path, "ci", made[base], made[head], "--repo", str(repo), "--machine", MACHINE,
+        "--thresholds", str(thresholds), "--output", str(summary), *bench,
+    )  # fmt: skip
+    assert out.returncode == code, out.stdout[-3000:] + out.stderr[-3000:]
+    text = summary.read_text()
+    assert text == out.stdout and says in text, text
+    if code == 1:
+        regressions = text.split("### Regressions", 1)[1].split("###", 1)[0]
+        assert "find_by_id" in regressions and "time_noop" not in regressions
+    if code in (0, 1):
+        assert "### Targets at HEAD" in text
+
+
+def test_calibrate_writes_thresholds(commits, tmp_path: Path) -> None:
+    repo, made = commits
+    path = tmp_path / "thresholds.json"
+    out = csbench(
+        tmp_path, "calibrate", "--commit", made["original"], "--runs", "2", "--repo", str(repo),
+        "--machine", MACHINE, "--bench", BENCH[1], "--output", str(path),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    data = json.loads(path.read_text())
+    assert data["runs"] == 2 and data["commit"] == made["original"]
+    assert list(data["factors"]) == ["harness.Floor.time_noop"]
+    noise = data["noise"]["harness.Floor.time_noop"]
+    expected = 1 + max(0.05, 1.5 * noise)
+    assert data["factors"]["harness.Floor.time_noop"] == pytest.approx(expected, abs=1e-3)
