@@ -1,0 +1,78 @@
+"""csbench.compare (per-benchmark factors over asv results) and csbench.calibrate (A/A
+noise into thresholds), on values and on the results of a real asv run (tests/fixtures)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from csbench import calibrate
+from csbench.compare import Change, classify, commit_results, compare
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+NAME = "core.Core.time_op('find_by_id', 'small-1000')"
+MAX_USERS = "load.LoadScenario.track_max_users('production-validation')"
+
+
+def v(x: float | None) -> tuple[float | None, None, None]:
+    return (x, None, None)  # no statistics: asv judges by the factor alone
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "factor", "kind"),
+    [
+        (1.0, 1.2, 1.3, "same"),
+        (1.0, 1.4, 1.3, "regression"),
+        (1.4, 1.0, 1.3, "improvement"),
+        (1.0, None, 1.3, "failed"),
+        (None, None, 1.3, "still-failed"),
+        (None, 1.0, 1.3, "fixed"),
+        (1.0, math.nan, 1.3, "skipped"),
+    ],
+)
+def test_classify(base: float | None, head: float | None, factor: float, kind: str) -> None:
+    assert classify(NAME, v(base), v(head), factor) == kind
+
+
+def test_higher_is_better_series_regress_downwards() -> None:
+    assert classify(MAX_USERS, v(10_000), v(5_000), 1.3) == "regression"
+    assert classify(MAX_USERS, v(5_000), v(10_000), 1.3) == "improvement"
+
+
+def test_compare_uses_each_benchmark_factor() -> None:
+    base = {NAME: v(1.0), "other": v(1.0), "gone": v(1.0)}
+    head = {NAME: v(1.5), "other": v(1.5), "new": v(1.0)}
+    changes = {c.name: c for c in compare(base, head, {NAME: 1.2}, default_factor=2.0)}
+    assert changes[NAME] == Change(NAME, "regression", 1.0, 1.5, 1.2)
+    assert changes["other"].kind == "same" and changes["other"].factor == 2.0
+    assert changes["gone"].kind == "gone" and changes["new"].kind == "new"
+    assert changes[NAME].ratio == pytest.approx(1.5)
+
+
+def test_commit_results_reads_a_real_asv_run() -> None:
+    machine = next(p.name for p in FIXTURES.iterdir() if p.is_dir())
+    files = [p for p in (FIXTURES / machine).glob("*.json") if p.name != "machine.json"]
+    commit = json.loads(files[0].read_text())["commit_hash"]
+    results = commit_results(FIXTURES, machine, commit)
+    p95 = {n: r for n, r in results.items() if n.startswith("core.CoreLatency.track_p95(")}
+    assert p95 and all(n.endswith(")") for n in p95)  # one entry per param combination
+    assert any(r[0] is None for r in p95.values())  # the fixture holds failed values too
+
+
+def test_thresholds_from_aa_runs(tmp_path: Path) -> None:
+    runs = [{NAME: v(1.0), "quiet": v(2.0)}, {NAME: v(1.2), "quiet": v(2.01)}, {NAME: v(1.1)}]
+    t = calibrate.thresholds("m", "c0ffee", runs)
+    assert t.noise == {NAME: pytest.approx(0.2)}  # "quiet" is missing from one run
+    assert t.factors[NAME] == pytest.approx(1.3)  # 1 + 1.5 x 20 %
+    assert t.factor("quiet") == t.default_factor == calibrate.DEFAULT_FACTOR
+    quiet = calibrate.thresholds("m", "c0ffee", runs[:2])
+    assert quiet.factors["quiet"] == pytest.approx(1.05)  # never below 5 %
+    key = r"^core\.Core\.time_op$"
+    assert quiet.regressions_thresholds() == {key: pytest.approx(0.3), r"^quiet$": 0.05}
+    path = calibrate.save(quiet, calibrate.thresholds_file("m", tmp_path))
+    assert calibrate.load("m", tmp_path) == quiet and path.name == "m.json"
+    assert calibrate.load("unknown", tmp_path) is None
+    assert not list(tmp_path.glob("*.tmp"))
