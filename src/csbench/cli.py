@@ -246,6 +246,30 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from csbench import site
+    from csbench import targets as tg
+
+    conf = asvconf.load_conf()
+    results = Path(args.results) if args.results else project_root() / conf["results_dir"]
+    html_dir = Path(args.html) if args.html else project_root() / conf["html_dir"]
+    overrides = {"results_dir": str(results.resolve()), "html_dir": str(html_dir.resolve())}
+    thresholds = site.regressions_thresholds(tg.machines(results))
+    if thresholds:
+        overrides["regressions_thresholds"] = thresholds
+    config = asvconf.derived_config(configured_repo(args.repo), name="publish", **overrides)
+    proc = asvconf.asv(["publish"], config)
+    if proc.returncode != 0:
+        return proc.returncode
+    try:
+        site.finish(html_dir, results)
+    except site.SiteError as exc:
+        print(f"csbench publish: {exc}", file=sys.stderr)
+        return 1
+    print(f"csbench publish: {html_dir} (serve: python -m http.server -d {html_dir})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csbench", description="Collection Store benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -295,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--json", action="store_true", help="print the report as JSON")
     ld.add_argument("--quiet", action="store_true", help="no progress line")
     ld.add_argument("--strict", action="store_true", help="exit 1 when a criterion fails")
+    pub = sub.add_parser("publish", help="asv publish, offline assets, and the targets page")
+    pub.add_argument("--repo", help="repository (else $CSBENCH_REPO, config, or upstream)")
+    pub.add_argument("--results", help="asv results directory (default: results/)")
+    pub.add_argument("--html", help="site directory (default: asv.conf.json's html_dir)")
     cip = sub.add_parser("ci", help="guard a change: benchmark BASE and HEAD, judge regressions")
     cip.add_argument("base", help="base revision (e.g. the target branch)")
     cip.add_argument("head", help="head revision (the change)")
@@ -331,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": _cmd_targets,
         "load": _cmd_load,
         "ci": _cmd_ci,
+        "publish": _cmd_publish,
         "calibrate": _cmd_calibrate,
     }
     return commands[args.command](args)
