@@ -253,7 +253,12 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     conf = asvconf.load_conf()
     results = Path(args.results) if args.results else project_root() / conf["results_dir"]
     html_dir = Path(args.html) if args.html else project_root() / conf["html_dir"]
-    overrides = {"results_dir": str(results.resolve()), "html_dir": str(html_dir.resolve())}
+    overrides: dict[str, object] = {
+        "results_dir": str(results.resolve()),
+        "html_dir": str(html_dir.resolve()),
+    }
+    if args.branch:
+        overrides["branches"] = args.branch
     thresholds = site.regressions_thresholds(tg.machines(results))
     if thresholds:
         overrides["regressions_thresholds"] = thresholds
@@ -267,6 +272,18 @@ def _cmd_publish(args: argparse.Namespace) -> int:
         print(f"csbench publish: {exc}", file=sys.stderr)
         return 1
     print(f"csbench publish: {html_dir} (serve: python -m http.server -d {html_dir})")
+    if args.check:
+        pages = ("index.html", "index.html#/summarylist", "index.html#/regressions", "targets.html")
+        report = site.check_site(html_dir, Path(args.check), pages)
+        bad = {
+            p: r["errors"] + r["external"]
+            for p, r in report.items()
+            if r["errors"] or r["external"]
+        }
+        for page, problems in bad.items():
+            print(f"csbench publish: {page}: {problems[:5]}", file=sys.stderr)
+        print(f"csbench publish: {len(pages)} pages checked offline, screenshot {args.check}")
+        return 1 if bad else 0
     return 0
 
 
@@ -323,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--repo", help="repository (else $CSBENCH_REPO, config, or upstream)")
     pub.add_argument("--results", help="asv results directory (default: results/)")
     pub.add_argument("--html", help="site directory (default: asv.conf.json's html_dir)")
+    pub.add_argument("--branch", action="append", help="branches to show (default: the config's)")
+    pub.add_argument(
+        "--check",
+        metavar="PNG",
+        help="then load the site in headless Chromium, "
+        "network off, and save a screenshot of the targets page",
+    )
     cip = sub.add_parser("ci", help="guard a change: benchmark BASE and HEAD, judge regressions")
     cip.add_argument("base", help="base revision (e.g. the target branch)")
     cip.add_argument("head", help="head revision (the change)")

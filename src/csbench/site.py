@@ -313,8 +313,24 @@ def regressions_thresholds(machines: list[str], thresholds_dir: Path | None = No
     return merged
 
 
+def drop_unmeasured(html_dir: Path) -> list[str]:
+    """Remove from index.json the benchmarks that have no results at all (asv lists every
+    discovered benchmark, and its grid then asks for graphs that do not exist: 404s)."""
+    index = html_dir / "index.json"
+    data = json.loads(index.read_text())
+    summary = html_dir / "graphs" / "summary"
+    gone = [name for name in data["benchmarks"] if not (summary / f"{name}.json").is_file()]
+    for name in gone:
+        del data["benchmarks"][name]
+    tmp = index.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(index)
+    return gone
+
+
 def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None) -> list[str]:
     """After ``asv publish``: vendor the assets, link and write targets.html."""
+    drop_unmeasured(html_dir)
     rewritten = vendor(html_dir, ensure_assets())
     add_nav_link(html_dir / "index.html")
     page = html_dir / "targets.html"

@@ -31,6 +31,9 @@ try {
     page.on("console", (msg) => {
       if (msg.type() === "error") entry.errors.push(`console: ${msg.text()}`);
     });
+    page.on("response", (res) => {
+      if (res.status() >= 400) entry.errors.push(`http ${res.status()}: ${res.url()}`);
+    });
     page.on("requestfailed", (req) => {
       if (new URL(req.url()).host === local) entry.errors.push(`requestfailed: ${req.url()}`);
     });

@@ -1,0 +1,71 @@
+"""End to end: asv results of a throwaway repository (made from the npm package), published
+by `csbench publish`, load in headless Chromium with every request off localhost aborted:
+no console error, no CDN, the targets page lists every target and draws its plots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_e2e_regression import _commit, _git
+
+from csbench import asvconf, site
+from csbench.targets import load_targets
+
+pytestmark = pytest.mark.e2e
+
+MACHINE = "csbench-e2e"
+BENCH = [r"harness\.Floor", r"core\.Core\.time_op\('find_by_id', 'small-1000'\)"]
+PAGES = ("index.html", "index.html#/summarylist", "index.html#/regressions", "targets.html")
+SCREENSHOT = Path(os.environ.get("CSBENCH_SCREENSHOTS", ".asv/screenshots")) / "targets.png"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> Path:
+    if not site.CHROMIUM.is_file() and not os.environ.get("CSBENCH_CHROMIUM"):
+        pytest.skip("no Chromium: install Debian's package `chromium` (.ci/run does)")
+    work = tmp_path_factory.mktemp("site")
+    repo = work / "collection-store"
+    shutil.copytree(npm_target, repo, ignore=shutil.ignore_patterns("node_modules"))
+    _git(work, "init", "--quiet", "--initial-branch=main", str(repo))
+    first = _commit(repo, "original npm package")
+    second = _commit(repo, "the same again")
+    config = asvconf.derived_config(
+        repo=str(repo),
+        name="site",
+        branches=["main"],
+        results_dir=str(work / "results"),
+        html_dir=str(work / "html"),
+    )
+    hashfile = work / "commits.txt"
+    hashfile.write_text(f"{first}\n{second}\n")
+    bench = [a for b in BENCH for a in ("--bench", b)]
+    machine = asvconf.ensure_machine(MACHINE)
+    run = asvconf.asv(["run", f"HASHFILE:{hashfile}", "--machine", machine, *bench], config)
+    assert run.returncode == 0
+    # csbench publish, with the throwaway repository's only branch.
+    out = subprocess.run(
+        [sys.executable, "-m", "csbench.cli", "publish", "--repo", str(repo),
+         "--results", str(work / "results"), "--html", str(work / "html"), "--branch", "main"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return work / "html"
+
+
+def test_site_works_offline_and_lists_every_target(published: Path) -> None:
+    assert not site.CDN_PATTERN.search((published / "index.html").read_text())
+    report = site.check_site(published, SCREENSHOT, PAGES)
+    for page in PAGES:
+        assert report[page]["errors"] == [], (page, report[page]["errors"])
+        assert report[page]["external"] == [], (page, report[page]["external"])
+    text = report["targets.html"]["text"]
+    for target in load_targets():
+        assert target.id in text and target.title in text, target.id
+    assert report["targets.html"]["svg"] >= len(site.FLOOR)  # the floor has values
+    assert "Targets" in report["index.html"]["text"]  # the link in asv's navigation bar
+    assert SCREENSHOT.stat().st_size > 10_000
