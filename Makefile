@@ -28,7 +28,7 @@ test: setup lint
 # asv run exits 2 when a benchmark failed (recorded in results/, shown on the site): publish anyway.
 bench: setup
 	$(BIN)/csbench run $(REPO_ARG) $(MACHINE_ARG) $(RANGE) || [ $$? -eq 2 ]
-	$(BIN)/csbench asv $(REPO_ARG) publish
+	$(BIN)/csbench publish $(REPO_ARG)
 
 clean:
 	rm -rf .asv

@@ -105,3 +105,25 @@ def test_calibrate_writes_thresholds(commits, tmp_path: Path) -> None:
     noise = data["noise"]["harness.Floor.time_noop"]
     expected = 1 + max(0.05, 1.5 * noise)
     assert data["factors"]["harness.Floor.time_noop"] == pytest.approx(expected, abs=1e-3)
+
+
+def test_build_report_records_built_and_failed_commits(commits, tmp_path: Path) -> None:
+    repo, made = commits
+    report = tmp_path / "build-report.jsonl"
+    args = ["builds", "--repo", str(repo), "--branch", "main", "--output", str(report)]
+    out = csbench(tmp_path, *args, "--limit", "2")
+    assert out.returncode == 0, out.stderr[-3000:]
+    first = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [r["commit"] for r in first] == [made["original"], made["same"]]
+    out = csbench(tmp_path, *args)  # resumes: only the commits not in the report yet
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = {
+        json.loads(line)["commit"]: json.loads(line) for line in report.read_text().splitlines()
+    }
+    assert len(records) == len(made) and out.stderr.count("csbench builds: ") == len(made) - 2
+    assert records[made["original"]]["status"] == "built"
+    assert records[made["original"]]["layout"] == "package-root"
+    assert "bun install" in records[made["original"]]["method"]
+    bad = records[made["unbuildable"]]
+    assert bad["status"] == "failed" and "package.json" in bad["error"]
+    assert bad["branches"] == ["main"] and bad["subject"] == "a package.json bun cannot read"

@@ -13,10 +13,12 @@ from csbench.paths import project_root
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
+    from csbench import site
     from csbench.bun import ensure_tools, npm_collection_store
 
     bun = ensure_tools()
     print(f"bun: {bun}\nnpm Collection Store: {npm_collection_store()}")
+    print(f"site assets and playwright-core: {site.ensure_assets()}")
     return 0
 
 
@@ -287,6 +289,22 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_builds(args: argparse.Namespace) -> int:
+    from csbench import builds
+    from csbench.bun import ensure_tools
+
+    repo = _repo_or_exit(args.repo, "builds")
+    if not repo:
+        return 2
+    ensure_tools()
+    branches = args.branch or asvconf.load_conf()["branches"]
+    path = Path(args.output) if args.output else project_root() / "results" / builds.REPORT_NAME
+    records = builds.build_report(repo, branches, path, args.limit, _log)
+    built = sum(r.status == "built" for r in records.values())
+    print(f"{path}: {len(records)} commits, {built} built, {len(records) - built} failed")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csbench", description="Collection Store benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -347,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="then load the site in headless Chromium, "
         "network off, and save a screenshot of the targets page",
     )
+    bld = sub.add_parser("builds", help="try to build every first-parent commit; the report")
+    bld.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    bld.add_argument("--branch", action="append", help="branches (default: the config's)")
+    bld.add_argument("--limit", type=int, help="build at most this many new commits")
+    bld.add_argument("--output", help="report file (default: results/build-report.jsonl)")
     cip = sub.add_parser("ci", help="guard a change: benchmark BASE and HEAD, judge regressions")
     cip.add_argument("base", help="base revision (e.g. the target branch)")
     cip.add_argument("head", help="head revision (the change)")
@@ -384,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         "load": _cmd_load,
         "ci": _cmd_ci,
         "publish": _cmd_publish,
+        "builds": _cmd_builds,
         "calibrate": _cmd_calibrate,
     }
     return commands[args.command](args)

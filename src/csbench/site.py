@@ -21,6 +21,7 @@ from pathlib import Path
 
 from csbench import calibrate
 from csbench import targets as tg
+from csbench.builds import REPORT_NAME, read_report
 from csbench.bun import npm_install
 from csbench.paths import tools_dir
 
@@ -33,6 +34,7 @@ SITE_PACKAGES = (
     "bootstrap@3.1.1",
 )
 # CDN address in asv's pages -> file under node_modules (copied to vendor/<same path>)
+PLAYWRIGHT = "playwright-core@1.64.1"  # drives Debian's Chromium in check_site
 CDN_FILES = {
     "https://code.jquery.com/jquery-3.3.1.min.js": "jquery/dist/jquery.min.js",
     "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js": "flot/jquery.flot.js",
@@ -78,8 +80,9 @@ class SiteError(RuntimeError):
 def ensure_assets() -> Path:
     """node_modules holding the pinned site packages (installed if any is missing)."""
     modules = tools_dir() / "node_modules"
-    if not all((modules / path).is_file() for path in CDN_FILES.values()):
-        npm_install(*SITE_PACKAGES)
+    missing = [p for p in CDN_FILES.values() if not (modules / p).is_file()]
+    if missing or not (modules / "playwright-core").is_dir():
+        npm_install(*SITE_PACKAGES, PLAYWRIGHT)
     return modules
 
 
@@ -111,14 +114,15 @@ def vendor(html_dir: Path, modules: Path) -> list[str]:
 
 
 def add_nav_link(index: Path) -> None:
-    """A "Targets" entry in asv's navigation bar."""
+    """ "Targets" and "Builds" entries in asv's navigation bar."""
     text = index.read_text()
     anchor = '<li id="nav-li-regressions">'
     if "targets.html" in text:
         return
     if anchor not in text:
         raise SiteError(f"{index}: asv's navigation bar not found (looked for {anchor!r})")
-    index.write_text(text.replace(anchor, '<li><a href="targets.html">Targets</a></li>' + anchor))
+    links = '<li><a href="targets.html">Targets</a></li><li><a href="builds.html">Builds</a></li>'
+    index.write_text(text.replace(anchor, links + anchor))
 
 
 @dataclass(frozen=True)
@@ -333,14 +337,17 @@ def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None
     drop_unmeasured(html_dir)
     rewritten = vendor(html_dir, ensure_assets())
     add_nav_link(html_dir / "index.html")
-    page = html_dir / "targets.html"
-    tmp = page.with_suffix(".tmp")
-    tmp.write_text(targets_page(results_dir, tg.load_targets(), thresholds_dir))
-    tmp.replace(page)
+    _write(html_dir / "targets.html", targets_page(results_dir, tg.load_targets(), thresholds_dir))
+    _write(html_dir / "builds.html", builds_page(results_dir / REPORT_NAME))
     return rewritten
 
 
-PLAYWRIGHT = "playwright-core@1.64.1"
+def _write(page: Path, text: str) -> None:
+    tmp = page.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(page)
+
+
 CHECK_SCRIPT = Path(__file__).with_name("site_check.mjs")
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package `chromium`
 
@@ -358,9 +365,7 @@ def check_site(html_dir: Path, screenshot: Path, pages: tuple[str, ...]) -> dict
     chromium = Path(os.environ.get("CSBENCH_CHROMIUM", CHROMIUM))
     if node is None or not chromium.is_file():
         raise SiteError(f"need node and Chromium ({chromium}; Debian package `chromium`)")
-    modules = tools_dir() / "node_modules"
-    if not (modules / "playwright-core").is_dir():
-        npm_install(PLAYWRIGHT)
+    modules = ensure_assets()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
     handler.log_message = lambda *a: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -380,3 +385,29 @@ def check_site(html_dir: Path, screenshot: Path, pages: tuple[str, ...]) -> dict
     if proc.returncode != 0:
         raise SiteError(f"site check failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def builds_page(report: Path) -> str:
+    """builds.html: one row per commit of the build report (csbench.builds)."""
+    records = sorted(read_report(report).values(), key=lambda r: r.date, reverse=True)
+    built = sum(r.status == "built" for r in records)
+    rows = "".join(
+        f'<tr class="{r.status}"><td><code>{r.commit[:8]}</code></td><td>{r.date[:10]}</td>'
+        f"<td>{html.escape(', '.join(r.branches))}</td><td>{r.status}</td>"
+        f"<td>{html.escape(r.method or r.layout)}</td><td>{r.seconds:g}</td>"
+        f"<td>{html.escape(r.subject[:80])}</td>"
+        f"<td><pre>{html.escape(r.error[-600:])}</pre></td></tr>"
+        for r in records
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>csbench builds</title>"
+        f"<style>{STYLE} tr.failed td {{ background: #fdd; }} td pre {{ white-space: pre-wrap;"
+        " font-size: 11px; margin: 0; } td { vertical-align: top; padding: 2px 6px; }"
+        " body { max-width: none; }</style></head><body>"
+        '<p><a href="index.html">← benchmarks</a></p><h1>How each commit was built</h1>'
+        f"<p>{len(records)} first-parent commits of the benchmarked branches: {built} built, "
+        f"{len(records) - built} could not be (the reason is the build's own error).</p>"
+        "<table><tr><th>commit</th><th>date</th><th>branches</th><th>status</th>"
+        f"<th>how</th><th>s</th><th>subject</th><th>error</th></tr>{rows}</table>"
+        "</body></html>"
+    )

@@ -1,0 +1,106 @@
+"""The build report: how every first-parent commit of the branches was built, or why not.
+
+``csbench builds`` exports each commit (csbench.checkout), installs it the way asv's build
+step does (csbench.build: from the committed lockfile if there is one, else a plain
+``bun install``), records the outcome, and removes the tree. The report,
+results/build-report.jsonl (one JSON object per commit, not *.json, so asv ignores it), is
+rewritten atomically after every commit, so an interrupted run loses nothing and the next
+one resumes; the site shows it as builds.html.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from csbench.build import BUILD_INFO, BuildError
+from csbench.checkout import built_commit
+
+REPORT_NAME = "build-report.jsonl"
+LOG_FORMAT = "--format=%H%x09%cI%x09%s"
+
+
+@dataclass
+class BuildRecord:
+    commit: str
+    date: str  # commit date, ISO 8601
+    subject: str
+    branches: list[str] = field(default_factory=list)
+    status: str = "failed"  # built | failed
+    layout: str = ""
+    method: str = ""
+    seconds: float = 0.0
+    bun: str = ""
+    error: str = ""
+
+
+def first_parent_commits(repo: str, branches: list[str]) -> list[BuildRecord]:
+    """Every first-parent commit of ``branches``, oldest first, with the branches it is on."""
+    seen: dict[str, BuildRecord] = {}
+    order: dict[str, int] = {}  # position in its branch's history, oldest first
+    for branch in branches:
+        out = subprocess.run(
+            ["git", "-C", repo, "log", "--first-parent", "--reverse", LOG_FORMAT, branch],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for i, line in enumerate(out.stdout.splitlines()):
+            commit, date, subject = [*line.split("\t", 2), ""][:3]
+            record = seen.setdefault(commit, BuildRecord(commit, date, subject))
+            record.branches.append(branch)
+            order.setdefault(commit, i)
+    return sorted(seen.values(), key=lambda r: (r.date, order[r.commit]))
+
+
+def read_report(path: Path) -> dict[str, BuildRecord]:
+    if not path.is_file():
+        return {}
+    records = (BuildRecord(**json.loads(line)) for line in path.read_text().splitlines() if line)
+    return {r.commit: r for r in records}
+
+
+def write_report(path: Path, records: dict[str, BuildRecord]) -> None:
+    tmp = path.with_suffix(".tmp")
+    lines = [json.dumps(asdict(r)) for r in records.values()]  # in the order built
+    tmp.write_text("".join(f"{line}\n" for line in lines))
+    tmp.replace(path)
+
+
+def build_one(repo: str, record: BuildRecord, scratch: Path) -> BuildRecord:
+    """Build ``record.commit`` under ``scratch`` and fill in how it went; removes the tree."""
+    try:
+        tree = built_commit(repo, record.commit, root=scratch)
+    except BuildError as exc:
+        record.status, record.error = "failed", str(exc)[-2000:]
+        return record
+    info = json.loads((tree / BUILD_INFO).read_text())
+    record.status = "built"
+    record.layout, record.method = info["layout"], info["method"]
+    record.seconds, record.bun, record.error = info["seconds"], info["bun"], ""
+    shutil.rmtree(tree, ignore_errors=True)
+    return record
+
+
+def build_report(
+    repo: str,
+    branches: list[str],
+    path: Path,
+    limit: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, BuildRecord]:
+    """Build every commit not yet in the report at ``path`` (at most ``limit`` of them)."""
+    records = read_report(path)
+    todo = [r for r in first_parent_commits(repo, branches) if r.commit not in records]
+    for i, record in enumerate(todo[:limit] if limit else todo):
+        with tempfile.TemporaryDirectory(prefix="csbench-builds-") as scratch:
+            done = build_one(repo, record, Path(scratch))
+        records[done.commit] = done
+        write_report(path, records)
+        log(f"csbench builds: {i + 1}/{len(todo)} {done.commit[:8]} {done.date[:10]} {done.status}")
+    return records
