@@ -76,7 +76,10 @@ def run_asv_into(
     args = ["run", f"HASHFILE:{hashfile}", "--machine", machine]
     args += [a for b in bench for a in ("--bench", b)]
     log(f"csbench: asv {' '.join(args)}")
-    proc = asvconf.asv(args, config, capture=True)
+    try:
+        proc = asvconf.asv(args, config, capture=True)
+    finally:
+        config.unlink(missing_ok=True)
     if proc.returncode not in (0, 2):
         tail = (proc.stdout + proc.stderr)[-3000:]
         raise InfrastructureError(f"asv run exited {proc.returncode}:\n{tail}")
@@ -110,9 +113,9 @@ def ci(
     try:
         base, head = resolve_commit(repo, base_rev), resolve_commit(repo, head_rev)
         result.base, result.head = base, head
-        for commit in (base, head):
+        for commit in (base, head):  # a build failure is named before asv starts
             log(f"csbench: building {commit[:8]}")
-            built_commit(repo, commit)
+            built_commit(repo, commit, root=work / "builds")
         results = run_asv_into(repo, [base, head], machine, work, bench, log)
     except (BuildError, InfrastructureError) as exc:
         result.error = str(exc)
