@@ -1,0 +1,59 @@
+"""csbench.site without a browser: the targets page from the results of a real asv run
+(tests/fixtures), first breaking commit, vendoring that leaves no CDN address behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from csbench import site
+from csbench.targets import load_targets
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+
+
+def points(*statuses: str) -> list[site.Point]:
+    return [site.Point(f"c{i:07d}", i, 1.0, s) for i, s in enumerate(statuses)]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "first"),
+    [
+        (("pass", "pass"), None),
+        (("pass", "fail", "fail"), 1),
+        (("fail", "pass", "fail", "fail"), 2),
+        (("not measured", "fail"), 1),
+        (("fail", "pass"), None),
+    ],
+)
+def test_first_break(statuses: tuple[str, ...], first: int | None) -> None:
+    broke = site.first_break(points(*statuses))
+    assert (None if broke is None else int(broke.commit[1:])) == first
+
+
+def test_targets_page_lists_every_target_with_a_plot() -> None:
+    page = site.targets_page(FIXTURES, load_targets(), thresholds_dir=FIXTURES / "none")
+    for target in load_targets():
+        assert f'id="{target.id}"' in page
+    assert page.count('<div class="strip">') == len(load_targets())
+    assert "not calibrated yet" in page
+    assert "<script" not in page  # plain HTML and SVG: nothing to load
+
+
+def test_vendor_rewrites_every_cdn_address(tmp_path: Path) -> None:
+    modules = site.ensure_assets()
+    index = tmp_path / "index.html"
+    tags = "".join(
+        f'<script src="{url}" integrity="sha256-x" crossorigin="anonymous"></script>'
+        for url in site.CDN_FILES
+    )
+    index.write_text(f"<html><head>{tags}</head></html>")
+    assert site.vendor(tmp_path, modules) == ["index.html"]
+    text = index.read_text()
+    assert not site.CDN_PATTERN.search(text) and "integrity" not in text
+    for rel in site.CDN_FILES.values():
+        assert (tmp_path / "vendor" / rel).is_file()
+    index.write_text('<script src="https://cdn.jsdelivr.net/npm/other@1/x.js"></script>')
+    with pytest.raises(site.SiteError, match=r"cdn\.jsdelivr\.net"):
+        site.vendor(tmp_path, modules)
