@@ -366,8 +366,12 @@ def check_site(html_dir: Path, screenshot: Path, pages: tuple[str, ...]) -> dict
     if node is None or not chromium.is_file():
         raise SiteError(f"need node and Chromium ({chromium}; Debian package `chromium`)")
     modules = ensure_assets()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
-    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
