@@ -1,0 +1,186 @@
+"""`csbench publish | builds | ci | calibrate`: the site, the build report, the guard."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from csbench import asvconf
+from csbench.config import configured_repo
+from csbench.paths import project_root
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _repo_or_exit(explicit: str | None, command: str) -> str | None:
+    repo = configured_repo(explicit)
+    if not repo:
+        print(
+            f"csbench {command}: name a repository (--repo, $CSBENCH_REPO or the config file)",
+            file=sys.stderr,
+        )
+    return repo
+
+
+def _cmd_ci(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from csbench import calibrate, ci
+    from csbench.bun import ensure_tools
+
+    repo = _repo_or_exit(args.repo, "ci")
+    if not repo:
+        return ci.INFRASTRUCTURE
+    ensure_tools()
+    machine = asvconf.ensure_machine(args.machine)
+    thresholds = (
+        calibrate.Thresholds(**json.loads(Path(args.thresholds).read_text()))
+        if args.thresholds
+        else calibrate.load(machine)
+    )
+    if thresholds is None:
+        _log(
+            f"csbench ci: {machine} is not calibrated (csbench calibrate): factor "
+            f"{calibrate.DEFAULT_FACTOR} for every benchmark"
+        )
+    with tempfile.TemporaryDirectory(prefix="csbench-ci-") as work:
+        result = ci.ci(
+            repo, args.base, args.head, machine, args.bench, thresholds, Path(work), _log
+        )
+    text = ci.markdown(result, args.site_url)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return result.exit_code
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from csbench import calibrate, ci
+    from csbench.bun import ensure_tools
+
+    repo = _repo_or_exit(args.repo, "calibrate")
+    if not repo:
+        return 2
+    ensure_tools()
+    machine = asvconf.ensure_machine(args.machine)
+    try:
+        thresholds = ci.calibrate_machine(repo, args.commit, machine, args.runs, args.bench, _log)
+    except ci.InfrastructureError as exc:
+        _log(f"csbench calibrate: {exc}")
+        return 3
+    path = calibrate.save(
+        thresholds, Path(args.output) if args.output else calibrate.thresholds_file(machine)
+    )
+    noisy = sorted(thresholds.noise.items(), key=lambda kv: -kv[1])[:10]
+    print(f"{len(thresholds.factors)} benchmarks calibrated over {args.runs} runs -> {path}")
+    for name, spread in noisy:
+        print(f"  {spread * 100:6.1f} %  factor {thresholds.factors[name]:.2f}  {name}")
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from csbench import site
+    from csbench import targets as tg
+
+    conf = asvconf.load_conf()
+    results = Path(args.results) if args.results else project_root() / conf["results_dir"]
+    html_dir = Path(args.html) if args.html else project_root() / conf["html_dir"]
+    overrides: dict[str, object] = {
+        "results_dir": str(results.resolve()),
+        "html_dir": str(html_dir.resolve()),
+    }
+    if args.branch:
+        overrides["branches"] = args.branch
+    thresholds = site.regressions_thresholds(tg.machines(results))
+    if thresholds:
+        overrides["regressions_thresholds"] = thresholds
+    config = asvconf.derived_config(configured_repo(args.repo), name="publish", **overrides)
+    proc = asvconf.asv(["publish"], config)
+    if proc.returncode != 0:
+        return proc.returncode
+    try:
+        site.finish(html_dir, results)
+    except site.SiteError as exc:
+        print(f"csbench publish: {exc}", file=sys.stderr)
+        return 1
+    print(f"csbench publish: {html_dir} (serve: python -m http.server -d {html_dir})")
+    if args.check:
+        pages = ("index.html", "index.html#/summarylist", "index.html#/regressions", "targets.html")
+        report = site.check_site(html_dir, Path(args.check), pages)
+        bad = {
+            p: r["errors"] + r["external"]
+            for p, r in report.items()
+            if r["errors"] or r["external"]
+        }
+        for page, problems in bad.items():
+            print(f"csbench publish: {page}: {problems[:5]}", file=sys.stderr)
+        print(f"csbench publish: {len(pages)} pages checked offline, screenshot {args.check}")
+        return 1 if bad else 0
+    return 0
+
+
+def _cmd_builds(args: argparse.Namespace) -> int:
+    from csbench import builds
+    from csbench.bun import ensure_tools
+
+    repo = _repo_or_exit(args.repo, "builds")
+    if not repo:
+        return 2
+    ensure_tools()
+    branches = args.branch or asvconf.load_conf()["branches"]
+    path = Path(args.output) if args.output else project_root() / "results" / builds.REPORT_NAME
+    records = builds.build_report(repo, branches, path, args.limit, _log)
+    built = sum(r.status == "built" for r in records.values())
+    print(f"{path}: {len(records)} commits, {built} built, {len(records) - built} failed")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add this module's subcommands to ``sub``; returns their handlers by name."""
+    pub = sub.add_parser("publish", help="asv publish, offline assets, and the targets page")
+    pub.add_argument("--repo", help="repository (else $CSBENCH_REPO, config, or upstream)")
+    pub.add_argument("--results", help="asv results directory (default: results/)")
+    pub.add_argument("--html", help="site directory (default: asv.conf.json's html_dir)")
+    pub.add_argument("--branch", action="append", help="branches to show (default: the config's)")
+    pub.add_argument(
+        "--check",
+        metavar="PNG",
+        help="then load the site in headless Chromium, "
+        "network off, and save a screenshot of the targets page",
+    )
+    bld = sub.add_parser("builds", help="try to build every first-parent commit; the report")
+    bld.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    bld.add_argument("--branch", action="append", help="branches (default: the config's)")
+    bld.add_argument("--limit", type=int, help="build at most this many new commits")
+    bld.add_argument("--output", help="report file (default: results/build-report.jsonl)")
+    cip = sub.add_parser("ci", help="guard a change: benchmark BASE and HEAD, judge regressions")
+    cip.add_argument("base", help="base revision (e.g. the target branch)")
+    cip.add_argument("head", help="head revision (the change)")
+    cip.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    cip.add_argument("--machine", help="asv machine name (default: the host name)")
+    cip.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
+    cip.add_argument("--thresholds", help="thresholds file (default: the machine's calibration)")
+    cip.add_argument("--site-url", help="published site, for links in the summary")
+    cip.add_argument("--output", help="also write the Markdown summary to this file")
+    cal = sub.add_parser("calibrate", help="A/A runs: per-benchmark noise and thresholds")
+    cal.add_argument("--commit", default="HEAD", help="the commit measured (default: HEAD)")
+    cal.add_argument("--runs", type=int, default=3, help="A/A runs (default 3)")
+    cal.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    cal.add_argument("--machine", help="asv machine name (default: the host name)")
+    cal.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
+    cal.add_argument(
+        "--output", help="thresholds file (default: benchmarks/thresholds/MACHINE.json)"
+    )
+    return {
+        "publish": _cmd_publish,
+        "builds": _cmd_builds,
+        "ci": _cmd_ci,
+        "calibrate": _cmd_calibrate,
+    }

@@ -1,0 +1,120 @@
+"""`csbench load`: one load scenario outside asv, with a live progress line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from csbench.config import configured_repo
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _load_target(args: argparse.Namespace) -> Path:
+    """The tree --checkout names, the built --commit, or the npm Collection Store."""
+    if args.checkout:
+        return Path(args.checkout)
+    if args.commit:
+        from csbench.checkout import built_commit
+
+        repo = configured_repo(args.repo)
+        if not repo:
+            raise ValueError("--commit needs a repository (--repo, $CSBENCH_REPO or config)")
+        return built_commit(repo, args.commit)
+    from csbench.bun import ensure_tools, npm_collection_store
+
+    ensure_tools()
+    return npm_collection_store()
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from csbench import load, load_report, scenarios
+    from csbench.bridge import DriverError, Unsupported
+    from csbench.build import BuildError
+
+    try:
+        found = {s.name: s for s in scenarios.load_all(args.scenarios)}
+        if args.scenario not in found:
+            raise ValueError(f"no scenario {args.scenario!r} (known: {', '.join(found)})")
+        scenario = found[args.scenario]
+        target = _load_target(args)
+    except (scenarios.ScenarioError, BuildError, ValueError) as exc:
+        print(f"csbench load: {exc}", file=sys.stderr)
+        return 2
+    tty = sys.stderr.isatty()
+
+    def progress(p: dict[str, object]) -> None:
+        if args.quiet:
+            return
+        line = load_report.progress_line(p)
+        print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", file=sys.stderr)
+
+    def run(users: int | None, duration: float | None, drain: float) -> load.LoadReport:
+        report = load.run_scenario(
+            target,
+            scenario,
+            users=users,
+            duration=duration,
+            seed=args.seed,
+            drain=drain,
+            on_progress=progress,
+        )
+        if tty and not args.quiet:
+            print(file=sys.stderr)
+        return report
+
+    try:
+        report = run(args.users, args.duration, load.DRAIN_SECONDS)
+        search = None
+        if args.search:
+            users = report.users
+            search = load.max_users_within_slo(
+                lambda n: run(n, args.probe_duration, load.SEARCH_DRAIN_SECONDS),
+                scenario,
+                start=max(1, users // 8),
+                limit=2 * users,
+                max_probes=args.probes,
+            )
+    except Unsupported as exc:
+        print(f"csbench load: {scenario.name} cannot run at {target}: {exc}", file=sys.stderr)
+        return 3
+    except DriverError as exc:
+        print(f"csbench load: driver failed: {exc}", file=sys.stderr)
+        return 3
+    if args.json:
+        out = {"target": str(target), "report": report.as_dict()}
+        if search is not None:
+            out["search"] = search.as_dict()
+        print(json.dumps(out, indent=2))
+    else:
+        print(load_report.render_report(scenario, report, str(target)))
+        if search is not None:
+            print()
+            print(load_report.render_search(search))
+    return 1 if args.strict and not report.passed else 0
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add this module's subcommands to ``sub``; returns their handlers by name."""
+    ld = sub.add_parser("load", help="run one load scenario outside asv and print its report")
+    ld.add_argument("scenario", help="scenario name (benchmarks/scenarios/*.yaml)")
+    ld.add_argument("--users", type=int, help="virtual users (default: the scenario's)")
+    ld.add_argument(
+        "--duration", type=float, help="compress the phases to this many seconds in total"
+    )
+    where = ld.add_mutually_exclusive_group()
+    where.add_argument("--commit", help="build and run this commit of the repository")
+    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
+    ld.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    ld.add_argument("--seed", type=int, default=0)
+    ld.add_argument("--search", action="store_true", help="then search max users within SLO")
+    ld.add_argument("--probe-duration", type=float, default=10.0, help="seconds per probe")
+    ld.add_argument("--probes", type=int, default=7, help="probe runs of the search at most")
+    ld.add_argument("--scenarios", help="scenario directory (default: benchmarks/scenarios)")
+    ld.add_argument("--json", action="store_true", help="print the report as JSON")
+    ld.add_argument("--quiet", action="store_true", help="no progress line")
+    ld.add_argument("--strict", action="store_true", help="exit 1 when a criterion fails")
+    return {"load": _cmd_load}
