@@ -74,6 +74,8 @@ def run_asv_into(
     hashfile = work / "commits.txt"
     hashfile.write_text("".join(f"{c}\n" for c in commits))
     args = ["run", f"HASHFILE:{hashfile}", "--machine", machine]
+    if len(commits) > 1:  # rounds alternate between the commits: drift hits both alike
+        args.append("--interleave-rounds")
     args += [a for b in bench for a in ("--bench", b)]
     log(f"csbench: asv {' '.join(args)}")
     try:
