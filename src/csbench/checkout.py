@@ -42,12 +42,15 @@ def built_commit(repo: str, rev: str, root: Path | None = None) -> Path:
     archive = subprocess.Popen(
         ["git", "-C", repo, "archive", "--format=tar", commit], stdout=subprocess.PIPE
     )
-    untar = subprocess.run(
-        ["tar", "-x", "-C", str(staging)], stdin=archive.stdout, capture_output=True, text=True
+    assert archive.stdout is not None
+    untar = subprocess.Popen(
+        ["tar", "-x", "-C", str(staging)], stdin=archive.stdout, stderr=subprocess.PIPE, text=True
     )
+    archive.stdout.close()  # tar alone reads it now: git gets SIGPIPE if tar stops early
+    _, tar_err = untar.communicate()
     if archive.wait() != 0 or untar.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"{commit}: git archive | tar failed: {untar.stderr.strip()[-2000:]}")
+        raise BuildError(f"{commit}: git archive | tar failed: {tar_err.strip()[-2000:]}")
     try:
         info = install_dependencies(staging, commit)
     except BuildError:
