@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_e2e_regression import SLOW_ANCHOR, SLOW_FILE, SLOWDOWN, _commit, _git
+from test_e2e_regression import SLOW_ANCHOR, SLOW_FILE, SLOWDOWN, _commit, npm_package_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +21,7 @@ FACTOR = 3.0  # uncalibrated A/A on this machine reaches 1.7x (test_e2e_regressi
 
 @pytest.fixture(scope="module")
 def commits(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> tuple[Path, dict]:
-    repo = tmp_path_factory.mktemp("ci") / "collection-store"
-    subprocess.run(["cp", "-r", str(npm_target), str(repo)], check=True)
-    subprocess.run(["rm", "-rf", str(repo / "node_modules")], check=True)
-    _git(repo.parent, "init", "--quiet", "--initial-branch=main", str(repo))
+    repo = npm_package_repo(tmp_path_factory.mktemp("ci"), npm_target)
     made = {"original": _commit(repo, "original npm package")}
     made["same"] = _commit(repo, "the same again")
     source = repo / SLOW_FILE

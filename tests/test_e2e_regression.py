@@ -51,11 +51,17 @@ def _commit(repo: Path, message: str) -> str:
     return _git(repo, "rev-parse", "HEAD")
 
 
+def npm_package_repo(parent: Path, npm_target: Path) -> Path:
+    """A fresh git repository (branch main, no commit yet) holding the npm package."""
+    repo = parent / "collection-store"
+    shutil.copytree(npm_target, repo, ignore=shutil.ignore_patterns("node_modules"))
+    _git(parent, "init", "--quiet", "--initial-branch=main", str(repo))
+    return repo
+
+
 @pytest.fixture(scope="module")
 def three_commits(tmp_path_factory: pytest.TempPathFactory, npm_target: Path):
-    repo = tmp_path_factory.mktemp("e2e") / "collection-store"
-    shutil.copytree(npm_target, repo, ignore=shutil.ignore_patterns("node_modules"))
-    _git(repo.parent, "init", "--quiet", "--initial-branch=main", str(repo))
+    repo = npm_package_repo(tmp_path_factory.mktemp("e2e"), npm_target)
     original = _commit(repo, "original npm package")
     same = _commit(repo, "the same again")
     source = repo / SLOW_FILE

@@ -5,13 +5,12 @@ no console error, no CDN, the targets page lists every target and draws its plot
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_e2e_regression import _commit, _git
+from test_e2e_regression import _commit, npm_package_repo
 
 from csbench import asvconf, site
 from csbench.targets import load_targets
@@ -29,9 +28,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> Pat
     if not site.CHROMIUM.is_file() and not os.environ.get("CSBENCH_CHROMIUM"):
         pytest.skip("no Chromium: install Debian's package `chromium` (.ci/run does)")
     work = tmp_path_factory.mktemp("site")
-    repo = work / "collection-store"
-    shutil.copytree(npm_target, repo, ignore=shutil.ignore_patterns("node_modules"))
-    _git(work, "init", "--quiet", "--initial-branch=main", str(repo))
+    repo = npm_package_repo(work, npm_target)
     first = _commit(repo, "original npm package")
     second = _commit(repo, "the same again")
     config = asvconf.derived_config(
