@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from csbench import calibrate
 from csbench.compare import Change, classify, commit_results, compare
+from csbench.twin import make_twin
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 NAME = "core.Core.time_op('find_by_id', 'small-1000')"
@@ -63,12 +65,20 @@ def test_commit_results_reads_a_real_asv_run() -> None:
 
 
 def test_thresholds_from_aa_runs(tmp_path: Path) -> None:
-    runs = [{NAME: v(1.0), "quiet": v(2.0)}, {NAME: v(1.2), "quiet": v(2.01)}, {NAME: v(1.1)}]
-    t = calibrate.thresholds("m", "c0ffee", runs)
+    pairs = [
+        ({NAME: v(1.0), "quiet": v(2.0)}, {NAME: v(1.1), "quiet": v(2.0)}),
+        ({NAME: v(1.2), "quiet": v(2.01)}, {NAME: v(1.14), "quiet": v(2.01)}),
+        ({NAME: v(1.1)}, {NAME: v(1.1)}),
+    ]
+    t = calibrate.thresholds("m", "c0ffee", pairs)
+    assert t.runs == 3
     assert t.noise == {NAME: pytest.approx(0.2)}  # "quiet" is missing from one run
-    assert t.factors[NAME] == pytest.approx(1.3)  # 1 + 1.5 x 20 %
+    assert t.pair_noise == {NAME: pytest.approx(0.1)}  # the twins of run 1
+    assert t.factors[NAME] == pytest.approx(1.15)  # ci: 1 + 1.5 x 10 %
+    assert t.history_factors[NAME] == pytest.approx(1.3)  # history: 1 + 1.5 x 20 %
+    assert t.values == {NAME: [1.0, 1.1, 1.2, 1.14, 1.1, 1.1]}  # kept for diagnosis
     assert t.factor("quiet") == t.default_factor == calibrate.DEFAULT_FACTOR
-    quiet = calibrate.thresholds("m", "c0ffee", runs[:2])
+    quiet = calibrate.thresholds("m", "c0ffee", pairs[:2])
     assert quiet.factors["quiet"] == pytest.approx(1.05)  # never below 5 %
     key = r"^core\.Core\.time_op$"
     assert quiet.regressions_thresholds() == {key: pytest.approx(0.3), r"^quiet$": 0.05}
@@ -76,3 +86,35 @@ def test_thresholds_from_aa_runs(tmp_path: Path) -> None:
     assert calibrate.load("m", tmp_path) == quiet and path.name == "m.json"
     assert calibrate.load("unknown", tmp_path) is None
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_thresholds_files_without_pair_noise_still_load(tmp_path: Path) -> None:
+    old = {"machine": "m", "commit": "c", "runs": 3, "created": "t", "noise": {NAME: 0.1},
+           "factors": {NAME: 1.15}, "default_factor": 2.0}  # fmt: skip
+    (tmp_path / "m.json").write_text(json.dumps(old))
+    loaded = calibrate.load("m", tmp_path)
+    assert loaded is not None and loaded.factor(NAME) == 1.15
+    assert loaded.regressions_thresholds() == {r"^core\.Core\.time_op$": 0.15}
+
+
+def test_twin_has_the_same_tree_under_another_hash(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
+    (repo / "f.txt").write_text("x\n")
+    subprocess.run([*git, "add", "f.txt"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "one"], check=True)
+    twin_repo, commit, twin = make_twin(str(repo), "HEAD", tmp_path / "scratch")
+    show = ["git", "-C", str(twin_repo), "rev-parse"]
+    trees = subprocess.run([*show, f"{commit}^{{tree}}", f"{twin}^{{tree}}", f"{twin}^"],
+                           capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert twin != commit and trees == [trees[0], trees[0], commit]
+    assert subprocess.run([*git, "cat-file", "-e", twin]).returncode != 0  # repo untouched
+
+
+def test_thresholds_by_family() -> None:
+    factors = {NAME: 1.05, "core.Core.time_op('persist', 'small-1000')": 1.25, "auth.A.t": 1.5}
+    families = calibrate.by_family(factors)
+    assert list(families) == ["auth", "core"]
+    assert families["core"] == pytest.approx((0.05, 0.15, 0.25))
+    assert families["auth"] == pytest.approx((0.5, 0.5, 0.5))

@@ -8,6 +8,7 @@ bug), txn_commit is skipped (no real transactions), the other ops have values.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from csbench.targets import (
     evaluate,
     load_commit_results,
     load_targets,
+    render_against,
 )
 
 FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "results"
@@ -175,3 +177,36 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path, capsys) -> No
     assert "key 'bound'" in capsys.readouterr().err
     assert cli.main(["targets", "--results", str(FIXTURE_RESULTS), "--machine", "nope"]) == 2
     assert "no results for machine 'nope'" in capsys.readouterr().err
+
+
+def test_against_another_run_judges_each_ratio_by_the_calibrated_noise(results, tmp_path) -> None:
+    other_dir = tmp_path / "other"
+    shutil.copytree(FIXTURE_RESULTS, other_dir)
+    machine = next(p for p in other_dir.iterdir() if p.is_dir())
+    stored = next(p for p in machine.glob("*.json") if p.name != "machine.json")
+    data = json.loads(stored.read_text())
+    names = results.benchmarks["core.CoreLatency.track_p95"]["params"]
+    index = names[0].index("'find_by_indexed'") * len(names[1]) + names[1].index("'small-10000'")
+    data["results"]["core.CoreLatency.track_p95"][0][index] *= 1.25
+    stored.write_text(json.dumps(data))
+    other = load_commit_results(other_dir)
+    quiet, indexed = (
+        target(id="by-id", params={"op": "find_by_id", "dataset": "small-1000"}),
+        target(),
+    )
+    verdicts = [evaluate(t, results) for t in (quiet, indexed)]
+    others = [evaluate(t, other) for t in (quiet, indexed)]
+    noise = {quiet.display_name: 0.0, indexed.display_name: 0.2}
+    limits = {quiet.display_name: 0.05, indexed.display_name: 0.3}
+    text = render_against(verdicts, others, results, other_dir, noise, limits).splitlines()
+    assert indexed.display_name == "core.CoreLatency.track_p95('find_by_indexed', 'small-10000')"
+    assert target(params={"subscribers": 1000}).display_name == "core.CoreLatency.track_p95(1000)"
+    assert text[2].startswith("by-id") and text[2].split()[-5:] == [
+        "1.000", "0.0%", "5.0%", "within", "noise"
+    ]  # fmt: skip
+    assert text[3].split()[-5:] == ["1.250", "20.0%", "30.0%", "within", "threshold"]
+    limits[indexed.display_name] = 0.2
+    outside = render_against(verdicts, others, results, other_dir, noise, limits)
+    assert outside.splitlines()[3].endswith("outside")
+    uncalibrated = render_against(verdicts, others, results, other_dir, None)
+    assert "not calibrated" in uncalibrated and uncalibrated.splitlines()[3].endswith("-")

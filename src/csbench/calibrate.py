@@ -1,11 +1,19 @@
 """Noise of every benchmark on one machine, from A/A runs, as per-benchmark thresholds.
 
-``csbench calibrate`` measures the same commit ``runs`` times (each asv run into its own
-throwaway results directory, so stored history is untouched) and, per benchmark, takes
-the spread of its values across the runs: noise = max / min - 1. The factor that
-``csbench ci`` (csbench.compare) and ``csbench publish`` (asv's regressions_thresholds)
-use is 1 + max(MIN_THRESHOLD, SAFETY x noise): a change must be clearly larger than what
-identical code produced on this machine. The file is benchmarks/thresholds/<machine>.json.
+``csbench calibrate`` measures a commit and its twin (the same tree under another hash)
+``runs`` times, each time in one asv run with interleaved rounds, exactly as ``csbench
+ci`` measures BASE and HEAD (each run into a throwaway results directory, so stored
+history is untouched). Per benchmark it keeps two figures:
+
+- pair noise: the largest ratio between the twins within one run, minus 1. It is what
+  ``csbench ci`` faces, and gives ``factors``;
+- run-to-run noise: max / min - 1 over every value of every run. It is what a history of
+  separate runs faces, and gives ``history_factors`` (asv's regressions_thresholds in
+  ``csbench publish``) and the noise band of the targets page.
+
+A factor is 1 + max(MIN_THRESHOLD, SAFETY x noise): a change must be clearly larger than
+what identical code produced on this machine. The file is
+benchmarks/thresholds/<machine>.json.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,49 +40,91 @@ class Thresholds:
     commit: str
     runs: int
     created: str
-    noise: dict[str, float] = field(default_factory=dict)  # display name -> max/min - 1
-    factors: dict[str, float] = field(default_factory=dict)  # display name -> factor
+    noise: dict[str, float] = field(default_factory=dict)  # display name -> run-to-run noise
+    factors: dict[str, float] = field(default_factory=dict)  # display name -> ci factor
     default_factor: float = DEFAULT_FACTOR
+    pair_noise: dict[str, float] = field(default_factory=dict)  # display name -> twin noise
+    history_factors: dict[str, float] = field(default_factory=dict)  # from ``noise``
+    values: dict[str, list[float]] = field(default_factory=dict)  # commit, twin, per run
 
     def factor(self, name: str) -> float:
         return self.factors.get(name, self.default_factor)
 
     def regressions_thresholds(self) -> dict[str, float]:
         """asv.conf.json ``regressions_thresholds``: per benchmark (asv matches names without
-        params), the largest relative threshold over its params."""
+        params), the largest relative run-to-run threshold over its params."""
         out: dict[str, float] = {}
-        for name, factor in self.factors.items():
+        for name, factor in (self.history_factors or self.factors).items():
             key = "^" + re.escape(benchmark_of(name)) + "$"
             out[key] = max(out.get(key, 0.0), round(factor - 1.0, 4))
         return out
+
+
+def by_family(factors: dict[str, float]) -> dict[str, tuple[float, float, float]]:
+    """Per benchmark family (the module: core, auth, ...): the smallest, median and largest
+    threshold (factor - 1), i.e. the change csbench can tell from noise there."""
+    families: dict[str, list[float]] = {}
+    for name, factor in factors.items():
+        families.setdefault(name.split(".", 1)[0], []).append(factor - 1.0)
+    return {
+        family: (min(values), statistics.median(values), max(values))
+        for family, values in sorted(families.items())
+    }
 
 
 def thresholds_file(machine: str, root: Path | None = None) -> Path:
     return (root or project_root() / "benchmarks" / "thresholds") / f"{machine}.json"
 
 
+Pair = tuple[dict[str, Sample], dict[str, Sample]]  # a commit and its twin, one asv run
+
+
+def _values(runs: list[dict[str, Sample]], name: str) -> list[float] | None:
+    values = [r[name][0] for r in runs]
+    ok = all(v is not None and not math.isnan(v) and v > 0 for v in values)
+    return values if ok else None  # type: ignore[return-value]
+
+
 def noise(runs: list[dict[str, Sample]]) -> dict[str, float]:
     """max / min - 1 of each benchmark measured (a number, > 0) in every run."""
     out: dict[str, float] = {}
     for name in sorted(set.intersection(*(set(r) for r in runs)) if runs else ()):
-        values = [r[name][0] for r in runs]
-        if all(v is not None and not math.isnan(v) and v > 0 for v in values):
-            out[name] = max(values) / min(values) - 1.0  # type: ignore[type-var, operator]
+        if values := _values(runs, name):
+            out[name] = max(values) / min(values) - 1.0
     return out
 
 
-def thresholds(machine: str, commit: str, runs: list[dict[str, Sample]]) -> Thresholds:
-    spread = noise(runs)
-    factors = {n: round(1.0 + max(MIN_THRESHOLD, SAFETY * s), 4) for n, s in spread.items()}
-    default = max([DEFAULT_FACTOR, *factors.values()])
+def pair_noise(pairs: list[Pair]) -> dict[str, float]:
+    """The largest ratio (either way) between the twins of one run, minus 1, of each
+    benchmark measured in every run."""
+    out: dict[str, float] = {}
+    runs = [r for pair in pairs for r in pair]
+    for name in sorted(set.intersection(*(set(r) for r in runs)) if runs else ()):
+        if _values(runs, name):
+            ratios = [a[name][0] / b[name][0] for a, b in pairs]  # type: ignore[operator]
+            out[name] = max(max(r, 1 / r) for r in ratios) - 1.0
+    return out
+
+
+def _factors(spread: dict[str, float]) -> dict[str, float]:
+    return {n: round(1.0 + max(MIN_THRESHOLD, SAFETY * s), 4) for n, s in spread.items()}
+
+
+def thresholds(machine: str, commit: str, pairs: list[Pair]) -> Thresholds:
+    """Thresholds from ``pairs``: (commit, twin) results of each calibration run."""
+    spread, twins = noise([r for pair in pairs for r in pair]), pair_noise(pairs)
+    factors = _factors(twins)
     return Thresholds(
         machine=machine,
         commit=commit,
-        runs=len(runs),
+        runs=len(pairs),
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         noise={n: round(s, 4) for n, s in spread.items()},
         factors=factors,
-        default_factor=default,
+        default_factor=max([DEFAULT_FACTOR, *factors.values()]),
+        pair_noise={n: round(s, 4) for n, s in twins.items()},
+        history_factors=_factors(spread),
+        values={n: [float(f"{r[n][0]:.6g}") for pair in pairs for r in pair] for n in spread},
     )
 
 

@@ -23,6 +23,7 @@ from csbench import asvconf, calibrate, compare
 from csbench import targets as tg
 from csbench.build import BuildError
 from csbench.checkout import built_commit, resolve_commit
+from csbench.twin import make_twin
 
 OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
 
@@ -71,6 +72,7 @@ def run_asv_into(
         results_dir=str(work / "results"),
         html_dir=str(work / "html"),
     )
+    work.mkdir(parents=True, exist_ok=True)
     hashfile = work / "commits.txt"
     hashfile.write_text("".join(f"{c}\n" for c in commits))
     args = ["run", f"HASHFILE:{hashfile}", "--machine", machine]
@@ -108,16 +110,18 @@ def ci(
     thresholds: calibrate.Thresholds | None,
     work: Path,
     log: Callable[[str], None] = print,
+    builds: Path | None = None,
 ) -> CiResult:
     """Build and benchmark BASE and HEAD in ``work`` (a scratch directory the caller
-    removes) and compare them; a commit's fault is in the result, never raised."""
+    removes) and compare them; a commit's fault is in the result, never raised. The
+    pre-built trees go to ``builds`` (default ``work``/builds), where they are reused."""
     result = CiResult(base=base_rev, head=head_rev, machine=machine)
     try:
         base, head = resolve_commit(repo, base_rev), resolve_commit(repo, head_rev)
         result.base, result.head = base, head
         for commit in (base, head):  # a build failure is named before asv starts
             log(f"csbench: building {commit[:8]}")
-            built_commit(repo, commit, root=work / "builds")
+            built_commit(repo, commit, root=builds or work / "builds")
         results = run_asv_into(repo, [base, head], machine, work, bench, log)
     except (BuildError, InfrastructureError) as exc:
         result.error = str(exc)
@@ -206,12 +210,22 @@ def calibrate_machine(
     bench: list[str],
     log: Callable[[str], None] = print,
 ) -> calibrate.Thresholds:
-    """``runs`` A/A asv runs of ``rev`` into throwaway directories, turned into thresholds."""
-    commit = resolve_commit(repo, rev)
-    measured = []
-    for i in range(runs):
-        with tempfile.TemporaryDirectory(prefix=f"csbench-calibrate-{i}-") as work:
-            log(f"csbench: calibration run {i + 1} of {runs} of {commit[:8]}")
-            results = run_asv_into(repo, [commit], machine, Path(work), bench, log)
-            measured.append(compare.commit_results(results, machine, commit))
-    return calibrate.thresholds(machine, commit, measured)
+    """``runs`` A/A asv runs of ``rev`` and its twin (csbench.twin), interleaved as in
+    ``ci``, into throwaway directories, turned into thresholds."""
+    pairs: list[calibrate.Pair] = []
+    with tempfile.TemporaryDirectory(prefix="csbench-calibrate-") as scratch:
+        try:
+            twin_repo, commit, twin = make_twin(repo, rev, Path(scratch))
+        except (BuildError, RuntimeError) as exc:
+            raise InfrastructureError(str(exc)) from exc
+        for i in range(runs):
+            log(f"csbench: calibration run {i + 1} of {runs}: {commit[:8]} and its twin")
+            work = Path(scratch) / f"run-{i}"
+            results = run_asv_into(str(twin_repo), [commit, twin], machine, work, bench, log)
+            pairs.append(
+                (
+                    compare.commit_results(results, machine, commit),
+                    compare.commit_results(results, machine, twin),
+                )
+            )
+    return calibrate.thresholds(machine, commit, pairs)

@@ -27,7 +27,8 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
 
     ensure_tools()
     machine = asvconf.ensure_machine(args.machine)
-    config = asvconf.derived_config(configured_repo(args.repo))
+    overrides = {"results_dir": str(Path(args.results).resolve())} if args.results else {}
+    config = asvconf.derived_config(configured_repo(args.repo), **overrides)
     return asvconf.asv(["run", args.range, "--machine", machine, *rest], config).returncode
 
 
@@ -86,6 +87,22 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         print(f"csbench targets: {exc}", file=sys.stderr)
         return 2
     verdicts = [tg.evaluate(t, results) for t in targets]
+    if args.against:
+        from csbench import calibrate
+
+        try:
+            other = tg.load_commit_results(
+                Path(args.against), results.machine, results.commit, resolve
+            )
+        except tg.ResultsNotFound as exc:
+            print(f"csbench targets: {args.against}: {exc}", file=sys.stderr)
+            return 2
+        cal = calibrate.load(results.machine)
+        others = [tg.evaluate(t, other) for t in targets]
+        limits = {n: f - 1.0 for n, f in cal.history_factors.items()} if cal else None
+        noise = cal.noise if cal else None
+        print(tg.render_against(verdicts, others, results, Path(args.against), noise, limits))
+        return 0
     if args.format == "json":
         print(tg.render_json(verdicts, results))
     else:
@@ -105,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the user config file, or asv.conf.json's upstream URL)",
     )
     run.add_argument("--machine", help="asv machine name (default: the host name)")
+    run.add_argument(
+        "--results", help="results directory (default: results/; e.g. a scratch one for A/A)"
+    )
     run.add_argument("range", help="commit range, e.g. 2307c8d^! or master~5..master")
     passthru = sub.add_parser("asv", help="any asv command with csbench's config and repo")
     passthru.add_argument("--repo", help="local Collection Store repository")
@@ -123,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--results",
         default=str(project_root() / "results"),
         help="asv results directory (default: results/)",
+    )
+    tgt.add_argument(
+        "--against",
+        metavar="RESULTS",
+        help="another run's results directory: each target's ratio to it, and whether "
+        "that stays within the machine's calibrated run-to-run noise",
     )
     tgt.add_argument("--repo", help="repository used to resolve --commit revisions")
     handlers = {**cli_load.register(sub), **cli_history.register(sub)}

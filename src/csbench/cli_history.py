@@ -1,4 +1,5 @@
-"""`csbench publish | builds | ci | calibrate`: the site, the build report, the guard."""
+"""`csbench publish | builds | ci | calibrate | power`: the site, the build report, the guard
+and its measured detection power."""
 
 from __future__ import annotations
 
@@ -78,10 +79,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     path = calibrate.save(
         thresholds, Path(args.output) if args.output else calibrate.thresholds_file(machine)
     )
-    noisy = sorted(thresholds.noise.items(), key=lambda kv: -kv[1])[:10]
+    noisy = sorted(thresholds.pair_noise.items(), key=lambda kv: -kv[1])[:10]
     print(f"{len(thresholds.factors)} benchmarks calibrated over {args.runs} runs -> {path}")
+    print("   pair noise (ci factor)   run-to-run noise (history factor)   the noisiest:")
     for name, spread in noisy:
-        print(f"  {spread * 100:6.1f} %  factor {thresholds.factors[name]:.2f}  {name}")
+        run_to_run = thresholds.noise.get(name, 0.0)
+        print(
+            f"  {spread * 100:6.1f} % ({thresholds.factors[name]:.2f})"
+            f"  {run_to_run * 100:6.1f} % ({thresholds.history_factors[name]:.2f})  {name}"
+        )
+    print("smallest change told from noise, per family (ci threshold: min / median / max):")
+    for family, (low, mid, high) in calibrate.by_family(thresholds.factors).items():
+        print(f"  {family:10} {low:6.1%} {mid:6.1%} {high:6.1%}")
     return 0
 
 
@@ -142,6 +151,28 @@ def _cmd_builds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_power(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from csbench import ci, power
+    from csbench.bun import ensure_tools, npm_collection_store
+
+    ensure_tools()
+    machine = asvconf.ensure_machine(args.machine)
+    package = Path(args.package) if args.package else npm_collection_store()
+    with tempfile.TemporaryDirectory(prefix="csbench-power-") as work:
+        try:
+            report = power.measure_power(
+                package, Path(work), machine, args.method, args.fraction, args.trials,
+                args.calibration_runs, args.bench or None, args.slowed, _log,
+            )  # fmt: skip
+        except (power.PowerError, ci.InfrastructureError) as exc:
+            _log(f"csbench power: {exc}")
+            return 3
+    print(report.to_json() if args.json else report.render())
+    return 0 if report.ok else 1
+
+
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     """Add this module's subcommands to ``sub``; returns their handlers by name."""
     pub = sub.add_parser("publish", help="asv publish, offline assets, and the targets page")
@@ -178,7 +209,24 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cal.add_argument(
         "--output", help="thresholds file (default: benchmarks/thresholds/MACHINE.json)"
     )
+    pwr = sub.add_parser(
+        "power", help="detection power: does ci flag an injected slowdown, and not A/A?"
+    )
+    pwr.add_argument("--package", help="Collection Store package (default: the npm one)")
+    pwr.add_argument("--method", default="findBy", help="the method slowed (default findBy)")
+    pwr.add_argument("--fraction", type=float, default=0.10, help="slowdown (default 0.10)")
+    pwr.add_argument("--trials", type=int, default=3, help="A/A and slow ci runs (default 3)")
+    pwr.add_argument("--calibration-runs", type=int, default=3, help="(default 3)")
+    pwr.add_argument(
+        "--bench", action="append", default=[], help="asv --bench regex (default: power.BENCH)"
+    )
+    pwr.add_argument(
+        "--slowed", default="find_by_indexed", help="regex of the benchmarks that must be flagged"
+    )
+    pwr.add_argument("--machine", help="asv machine name (default: the host name)")
+    pwr.add_argument("--json", action="store_true", help="print the report as JSON")
     return {
+        "power": _cmd_power,
         "publish": _cmd_publish,
         "builds": _cmd_builds,
         "ci": _cmd_ci,

@@ -276,10 +276,7 @@ def targets_page(
         )
         for t in target_list:
             pts = series[t.id]
-            name = t.benchmark + (
-                "(" + ", ".join(repr(str(v)) for v in t.params.values()) + ")" if t.params else ""
-            )
-            noise = cal.noise.get(name) if cal else None
+            noise = cal.noise.get(t.display_name) if cal else None
             broke = first_break(pts)
             broke_text = (
                 f"first broken at <code>{broke.commit[:8]}</code>"

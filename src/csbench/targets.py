@@ -65,6 +65,12 @@ class Target:
     def bound_text(self) -> str:
         return f"{'<' if self.direction == 'below' else '>'} {self.bound:g} {self.unit}"
 
+    @property
+    def display_name(self) -> str:
+        """The benchmark with its params as asv prints it (the key of calibrated noise)."""
+        params = ", ".join(repr(v) for v in self.params.values())  # as asv stores them
+        return f"{self.benchmark}({params})" if self.params else self.benchmark
+
 
 _REQUIRED: dict[str, tuple[type, ...]] = {
     "id": (str,),
@@ -304,3 +310,50 @@ def render_json(verdicts: list[Verdict], results: CommitResults) -> str:
         },
         indent=2,
     )
+
+
+def render_against(
+    verdicts: list[Verdict],
+    others: list[Verdict],
+    results: CommitResults,
+    other_dir: Path,
+    noise: dict[str, float] | None,
+    thresholds: dict[str, float] | None = None,
+) -> str:
+    """Two runs of one commit side by side: each target's ratio between them against the
+    benchmark's calibrated run-to-run noise (the spread the calibration runs showed) and
+    history threshold (factor - 1, what the site would call a change); csbench.calibrate."""
+    head = (
+        f"Targets at {results.commit[:8]} on {results.machine}: stored results against "
+        f"{other_dir}" + ("" if noise is not None else " (machine not calibrated: no noise)")
+    )
+    header = ("target", "this run", "other run", "ratio", "noise", "threshold", "verdict")
+    rows = []
+    for v, o in zip(verdicts, others, strict=True):
+        shown = [f"{x.value:.4g} {x.target.unit}" if x.value is not None else "-" for x in (v, o)]
+        ratio = o.value / v.value if v.value and o.value is not None else None
+        spread = (noise or {}).get(v.target.display_name)
+        limit = (thresholds or {}).get(v.target.display_name)
+        change = max(ratio, 1 / ratio) - 1 if ratio else None
+        verdict = (
+            "-"
+            if change is None or spread is None
+            else "within noise"
+            if change <= spread + 1e-9
+            else "within threshold"
+            if limit is not None and change <= limit + 1e-9
+            else "outside"
+        )
+        rows.append(
+            (
+                v.target.id,
+                *shown,
+                f"{ratio:.3f}" if ratio is not None else "-",
+                f"{spread:.1%}" if spread is not None else "-",
+                f"{limit:.1%}" if limit is not None else "-",
+                verdict,
+            )
+        )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([head, *(fmt.format(*row).rstrip() for row in [header, *rows])])
