@@ -66,3 +66,29 @@ def test_site_works_offline_and_lists_every_target(published: Path) -> None:
     assert report["targets.html"]["svg"] >= len(site.FLOOR)  # the floor has values
     assert "Targets" in report["index.html"]["text"]  # the link in asv's navigation bar
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_committed_history_publishes_with_plots(tmp_path: Path) -> None:
+    """The site of results/ itself (needs the Collection Store repository for commit
+    order and dates): every page offline and clean, a plot per target with values, and
+    the screenshot targets-history.png beside targets.png."""
+    from csbench.config import configured_repo
+
+    repo = configured_repo()
+    if not repo:
+        pytest.skip("no Collection Store repository configured: set CSBENCH_REPO")
+    if not site.CHROMIUM.is_file() and not os.environ.get("CSBENCH_CHROMIUM"):
+        pytest.skip("no Chromium: install Debian's package `chromium` (.ci/run does)")
+    html = tmp_path / "html"
+    shot = SCREENSHOT.with_name("targets-history.png")
+    out = subprocess.run(
+        [sys.executable, "-m", "csbench.cli", "publish", "--repo", repo, "--html", str(html),
+         "--check", str(shot)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    page = (html / "targets.html").read_text()
+    for target in load_targets():
+        assert f'id="{target.id}"' in page, target.id
+    assert page.count("<polyline") >= 8  # the eight per-commit targets have series
+    assert shot.stat().st_size > 50_000
