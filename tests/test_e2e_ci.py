@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_e2e_regression import SLOW_ANCHOR, SLOW_FILE, SLOWDOWN, _commit, npm_package_repo
+from test_e2e_regression import SLOW_ANCHOR, SLOW_FILE, SLOWDOWN
+
+from csbench.power import commit_all, package_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -21,18 +23,18 @@ FACTOR = 3.0  # uncalibrated A/A on this machine reaches 1.7x (test_e2e_regressi
 
 @pytest.fixture(scope="module")
 def commits(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> tuple[Path, dict]:
-    repo = npm_package_repo(tmp_path_factory.mktemp("ci"), npm_target)
-    made = {"original": _commit(repo, "original npm package")}
-    made["same"] = _commit(repo, "the same again")
+    repo = package_repo(npm_target, tmp_path_factory.mktemp("ci"))
+    made = {"original": commit_all(repo, "original npm package")}
+    made["same"] = commit_all(repo, "the same again")
     source = repo / SLOW_FILE
     text = source.read_text()
     source.write_text(text.replace(SLOW_ANCHOR, SLOW_ANCHOR + SLOWDOWN))
-    made["slow"] = _commit(repo, "deliberately slow findById")
+    made["slow"] = commit_all(repo, "deliberately slow findById")
     source.write_text(text.replace(SLOW_ANCHOR, SLOW_ANCHOR + "\n    return undefined;"))
-    made["broken"] = _commit(repo, "findById finds nothing")
+    made["broken"] = commit_all(repo, "findById finds nothing")
     source.write_text(text)
     (repo / "package.json").write_text("{ this is not JSON")
-    made["unbuildable"] = _commit(repo, "a package.json bun cannot read")
+    made["unbuildable"] = commit_all(repo, "a package.json bun cannot read")
     return repo, made
 
 

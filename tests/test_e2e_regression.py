@@ -4,13 +4,12 @@ the npm package, and ``asv continuous`` flags the one with a slowed findById, an
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from csbench import asvconf
+from csbench.power import commit_all, package_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -27,52 +26,20 @@ SLOWED = r"core\.Core\.time_op\('find_by_id', 'small-1000'\)"
 BENCH = [SLOWED, r"harness\.Floor\.time_noop"]
 
 
-def _git(repo: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip()
-
-
-def _commit(repo: Path, message: str) -> str:
-    _git(repo, "add", "-A")
-    _git(
-        repo,
-        "-c",
-        "user.name=csbench",
-        "-c",
-        "user.email=csbench@localhost",
-        "commit",
-        "--quiet",
-        "--allow-empty",
-        "-m",
-        message,
-    )
-    return _git(repo, "rev-parse", "HEAD")
-
-
-def npm_package_repo(parent: Path, npm_target: Path) -> Path:
-    """A fresh git repository (branch main, no commit yet) holding the npm package."""
-    repo = parent / "collection-store"
-    shutil.copytree(npm_target, repo, ignore=shutil.ignore_patterns("node_modules"))
-    _git(parent, "init", "--quiet", "--initial-branch=main", str(repo))
-    return repo
-
-
 @pytest.fixture(scope="module")
 def three_commits(tmp_path_factory: pytest.TempPathFactory, npm_target: Path):
-    repo = npm_package_repo(tmp_path_factory.mktemp("e2e"), npm_target)
-    original = _commit(repo, "original npm package")
-    same = _commit(repo, "the same again")
+    repo = package_repo(npm_target, tmp_path_factory.mktemp("e2e"))
+    original = commit_all(repo, "original npm package")
+    same = commit_all(repo, "the same again")
     source = repo / SLOW_FILE
     text = source.read_text()
     assert text.count(SLOW_ANCHOR) == 1, f"{SLOW_FILE}: findById anchor not found"
     source.write_text(text.replace(SLOW_ANCHOR, SLOW_ANCHOR + SLOWDOWN))
-    slow = _commit(repo, "deliberately slow findById")
+    slow = commit_all(repo, "deliberately slow findById")
     return repo, (original, same, slow)
 
 
-def test_continuous_flags_only_the_slowed_commit(three_commits, tmp_path: Path) -> None:
+def test_continuous_flags_only_the_slowedcommit_all(three_commits, tmp_path: Path) -> None:
     repo, (original, same, slow) = three_commits
     work = tmp_path / "asv"
     config = asvconf.derived_config(

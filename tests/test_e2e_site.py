@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_e2e_regression import _commit, npm_package_repo
 
 from csbench import asvconf, site
+from csbench.power import commit_all, package_repo
 from csbench.targets import load_targets
 
 pytestmark = pytest.mark.e2e
@@ -28,9 +28,9 @@ def published(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> Pat
     if not site.CHROMIUM.is_file() and not os.environ.get("CSBENCH_CHROMIUM"):
         pytest.skip("no Chromium: install Debian's package `chromium` (.ci/run does)")
     work = tmp_path_factory.mktemp("site")
-    repo = npm_package_repo(work, npm_target)
-    first = _commit(repo, "original npm package")
-    second = _commit(repo, "the same again")
+    repo = package_repo(npm_target, work)
+    first = commit_all(repo, "original npm package")
+    second = commit_all(repo, "the same again")
     config = asvconf.derived_config(
         repo=str(repo),
         name="site",

@@ -216,7 +216,7 @@ def calibrate_machine(
     with tempfile.TemporaryDirectory(prefix="csbench-calibrate-") as scratch:
         try:
             twin_repo, commit, twin = make_twin(repo, rev, Path(scratch))
-        except (BuildError, RuntimeError) as exc:
+        except RuntimeError as exc:  # git failed, or BuildError: an unknown revision
             raise InfrastructureError(str(exc)) from exc
         for i in range(runs):
             log(f"csbench: calibration run {i + 1} of {runs}: {commit[:8]} and its twin")

@@ -71,26 +71,34 @@ def _git(repo: Path, *args: str) -> str:
     return out.stdout.strip()
 
 
-def _commit(repo: Path, message: str) -> str:
+def commit_all(repo: Path, message: str) -> str:
+    """Commit the whole tree of ``repo`` (even unchanged); returns the new hash."""
     _git(repo, "add", "-A")
     _git(repo, "commit", "--quiet", "--allow-empty", "-m", message)
     return _git(repo, "rev-parse", "HEAD")
+
+
+def package_repo(package: Path, parent: Path) -> Path:
+    """A fresh git repository ``parent``/collection-store (branch main, no commit yet)
+    holding a copy of ``package`` without its node_modules."""
+    repo = parent / "collection-store"
+    shutil.copytree(package, repo, ignore=shutil.ignore_patterns("node_modules", ".git"))
+    _git(parent, "init", "--quiet", "--initial-branch=main", str(repo))
+    return repo
 
 
 def power_repo(
     package: Path, parent: Path, method: str, fraction: float, source_file: Path = SOURCE_FILE
 ) -> tuple[Path, dict[str, str]]:
     """A git repository under ``parent`` with commits base, same and slow of ``package``."""
-    repo = parent / "collection-store"
-    shutil.copytree(package, repo, ignore=shutil.ignore_patterns("node_modules", ".git"))
-    _git(parent, "init", "--quiet", "--initial-branch=main", str(repo))
-    commits = {"base": _commit(repo, "original package")}
-    commits["same"] = _commit(repo, "the same again")
+    repo = package_repo(package, parent)
+    commits = {"base": commit_all(repo, "original package")}
+    commits["same"] = commit_all(repo, "the same again")
     path = repo / source_file
     if not path.is_file():
         raise PowerError(f"{package}: no {source_file}")
     path.write_text(slow_down(path.read_text(), method, fraction))
-    commits["slow"] = _commit(repo, f"{method} {fraction:.0%} slower")
+    commits["slow"] = commit_all(repo, f"{method} {fraction:.0%} slower")
     return repo, commits
 
 
@@ -127,19 +135,20 @@ class PowerReport:
         return not self.errors and any(r.slowed for r in self.rows) and all(r.ok for r in self.rows)
 
     def render(self) -> str:
+        names = [r.name + (" (slowed)" if r.slowed else "") for r in self.rows]
+        width = max(len("benchmark"), *map(len, names))
         out = [
             f"{self.method} made {self.fraction:.0%} slower; {self.trials} trials of csbench ci "
             f"(A/A: base -> same; slow: same -> slow), factors from "
             f"{self.thresholds.runs} calibration runs",
-            f"{'benchmark':58} {'factor':>6} {'A/A flagged':>11} {'A/A ratio':>9} "
+            f"{'benchmark':{width}} {'factor':>6} {'A/A flagged':>11} {'A/A ratio':>9} "
             f"{'slow flagged':>12} {'slow ratio':>10}",
         ]
-        for r in self.rows:
+        for name, r in zip(names, self.rows, strict=True):
             aa = statistics.median(r.aa_ratios) if r.aa_ratios else float("nan")
             slow = statistics.median(r.slow_ratios) if r.slow_ratios else float("nan")
-            mark = " (slowed)" if r.slowed else ""
             out.append(
-                f"{r.name + mark:58} {r.factor:6.3f} {r.aa_flagged:>7}/{len(r.aa_ratios):<3} "
+                f"{name:{width}} {r.factor:6.3f} {r.aa_flagged:>7}/{len(r.aa_ratios):<3} "
                 f"{aa:9.3f} {r.slow_flagged:>8}/{len(r.slow_ratios):<3} {slow:10.3f}"
             )
         out += [f"error: {e}" for e in self.errors]
