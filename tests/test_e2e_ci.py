@@ -101,9 +101,16 @@ def test_calibrate_writes_thresholds(commits, tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data["runs"] == 2 and data["commit"] == made["original"]
     assert list(data["factors"]) == ["harness.Floor.time_noop"]
-    noise = data["noise"]["harness.Floor.time_noop"]
-    expected = 1 + max(0.05, 1.5 * noise)
-    assert data["factors"]["harness.Floor.time_noop"] == pytest.approx(expected, abs=1e-3)
+    name = "harness.Floor.time_noop"
+    values = data["values"][name]  # commit, twin, commit, twin: two interleaved runs
+    assert len(values) == 4 and all(v > 0 for v in values)
+    pair = max(max(a / b, b / a) for a, b in (values[0:2], values[2:4])) - 1
+    spread = max(values) / min(values) - 1
+    assert data["pair_noise"][name] == pytest.approx(pair, abs=1e-3)
+    assert data["noise"][name] == pytest.approx(spread, abs=1e-3)
+    # ci judges by the twin-to-twin noise, the history by the run-to-run spread
+    assert data["factors"][name] == pytest.approx(1 + max(0.05, 1.5 * pair), abs=1e-3)
+    assert data["history_factors"][name] == pytest.approx(1 + max(0.05, 1.5 * spread), abs=1e-3)
 
 
 def test_build_report_records_built_and_failed_commits(commits, tmp_path: Path) -> None:
