@@ -11,29 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from csbench import datagen
+from csbench import coreops
 from csbench.bridge import Batch, Driver, DriverError, Unsupported, get_driver, op_clock
 from csbench.paths import cache_dir
 from csbench.target import target_root
 
-# Datasets: (tier, documents). Labels are asv param values: never rename, only append.
-DATASETS: dict[str, tuple[str, int]] = {
-    "small-1000": ("small", 1_000),
-    "small-10000": ("small", 10_000),
-    "small-100000": ("small", 100_000),
-    "medium-10000": ("medium", 10_000),
-}
-DATA_SEED = 0
-INDEXES = datagen.STANDARD_INDEXES
-FILE_OPS = frozenset({"persist", "reload"})  # need a file-backed database
-# Ops that change the data get a collection of their own: at some commits a remove or an
-# update of an indexed field corrupts non-unique indexes (a failed check for the next
-# reader), and after any delete abortTransaction breaks the id generator.
-MUTATING_OPS = frozenset({"insert", "update_by_id", "remove_by_id", "txn_commit"})
+# Datasets, loads and batch sizes are csbench.coreops's (csbench.paired uses them too).
+DATASETS = coreops.DATASETS
+BATCH_COUNT = coreops.BATCH_COUNT
+BATCH_BUDGET_MS = coreops.BATCH_BUDGET_MS
 
-# One asv sample = one driver batch: up to BATCH_COUNT ops or BATCH_BUDGET_MS of busy time.
-BATCH_COUNT = 1_000
-BATCH_BUDGET_MS = 25.0
 # Latency tracks: LATENCY_REPEATS batches of up to LATENCY_COUNT ops (or LATENCY_BUDGET_MS
 # busy time) each; a track reports the median over the repeats of each batch's percentile.
 LATENCY_REPEATS = 5
@@ -82,18 +69,14 @@ def session(op: str, dataset: str) -> Session:
     """Start (or reuse) the driver, check ``op`` exists, load ``dataset`` the way ``op`` needs."""
     drv = get_driver(target_root())
     require_op(drv, op)
-    tier, n = DATASETS[dataset]
-    path = datagen.dataset_file(tier, n, seed=DATA_SEED)
-    handle = f"{dataset}-{op}" if op in MUTATING_OPS else dataset
-    storage = "memory"
-    if op in FILE_OPS:
-        handle, storage = f"{dataset}-file", "file"
-    if handle not in drv.datasets:
-        directory = None
-        if storage == "file":
-            directory = scratch_dir("csbench-db-")
-        drv.load(handle, path, storage=storage, directory=directory, indexes=INDEXES)
-    return Session(drv, op, handle)
+    load = coreops.load_for(op, dataset)
+    if load.handle not in drv.datasets:
+        directory = scratch_dir("csbench-db-") if load.storage == "file" else None
+        drv.load(
+            load.handle, load.path, storage=load.storage, directory=directory,
+            indexes=coreops.INDEXES,
+        )  # fmt: skip
+    return Session(drv, op, load.handle)
 
 
 def area_session(op: str, **params: Any) -> Session:

@@ -6,19 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from csbench import coreops
+
 from . import common
 
-OPS = [
-    "insert",
-    "find_by_id",
-    "find_by_indexed",
-    "find_range",
-    "update_by_id",
-    "remove_by_id",
-    "persist",
-    "reload",
-    "txn_commit",
-]
+OPS = coreops.OPS
 DATASETS = list(common.DATASETS)
 
 

@@ -13,6 +13,7 @@ import atexit
 import collections
 import contextlib
 import json
+import os
 import queue
 import subprocess
 import threading
@@ -60,10 +61,15 @@ class Batch:
     busy_ns: int
     hist: Histogram
     raw: dict[str, Any]
+    cpu_ns: int = 0  # CPU time of the whole batch, preparation and checks included
 
     @property
     def mean_ns(self) -> float:
         return self.busy_ns / self.count
+
+    @property
+    def cpu_mean_ns(self) -> float:
+        return self.cpu_ns / self.count
 
     def percentile_us(self, q: float) -> float:
         return self.hist.percentile(q) / 1000.0
@@ -73,8 +79,13 @@ class Driver:
     """A running Bun driver bound to one Collection Store tree."""
 
     def __init__(
-        self, target: Path | str, timeout: float = DEFAULT_TIMEOUT, command: list[str] | None = None
+        self,
+        target: Path | str,
+        timeout: float = DEFAULT_TIMEOUT,
+        command: list[str] | None = None,
+        cpus: set[int] | None = None,
     ) -> None:
+        """Start the driver; ``cpus`` pins it (every thread) to those CPUs."""
         self.target = Path(target)
         self.timeout = timeout
         self.busy_ns = 0
@@ -92,6 +103,7 @@ class Driver:
             stderr=subprocess.PIPE,
             text=True,
             bufsize=1,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
         threading.Thread(target=self._pump_stdout, daemon=True).start()
         threading.Thread(target=self._pump_stderr, daemon=True).start()
@@ -249,6 +261,7 @@ class Driver:
             busy_ns=int(result["busy_ns"]),
             hist=Histogram.from_buckets(result["hist"]["buckets"]),
             raw=result,
+            cpu_ns=int(result.get("cpu_ns", 0)),
         )
         if batch.count > 0:
             self.op_clock_ns += batch.mean_ns

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from asv.util import human_value
 
-from csbench import asvconf, calibrate, compare
+from csbench import asvconf, calibrate, compare, paired
 from csbench import targets as tg
 from csbench.build import BuildError
 from csbench.checkout import built_commit, resolve_commit
@@ -41,6 +41,8 @@ class CiResult:
     units: dict[str, str | None] = field(default_factory=dict)
     targets_text: str = ""
     calibrated: bool = False
+    paired: paired.Settings | None = None
+    paired_count: int = 0
     error: str = ""
 
     def of(self, kind: str) -> list[compare.Change]:
@@ -62,8 +64,10 @@ def run_asv_into(
     work: Path,
     bench: list[str],
     log: Callable[[str], None] = print,
-) -> Path:
-    """asv run of ``commits`` (full hashes) into ``work``/results; returns that directory.
+    allow_empty: bool = False,
+) -> Path | None:
+    """asv run of ``commits`` (full hashes) into ``work``/results; returns that directory,
+    or None when ``allow_empty`` and ``bench`` selects no benchmark.
 
     asv exits 2 when a benchmark failed, which is a result, not an infrastructure error."""
     config = asvconf.derived_config(
@@ -84,6 +88,13 @@ def run_asv_into(
         proc = asvconf.asv(args, config, capture=True)
     finally:
         config.unlink(missing_ok=True)
+    if (
+        allow_empty
+        and proc.returncode == 1
+        and "No benchmarks selected" in proc.stdout + proc.stderr
+    ):
+        log("csbench: asv selected no benchmark")
+        return None
     if proc.returncode not in (0, 2):
         tail = (proc.stdout + proc.stderr)[-3000:]
         raise InfrastructureError(f"asv run exited {proc.returncode}:\n{tail}")
@@ -111,29 +122,46 @@ def ci(
     work: Path,
     log: Callable[[str], None] = print,
     builds: Path | None = None,
+    paired_settings: paired.Settings | None = None,
 ) -> CiResult:
     """Build and benchmark BASE and HEAD in ``work`` (a scratch directory the caller
     removes) and compare them; a commit's fault is in the result, never raised. The
-    pre-built trees go to ``builds`` (default ``work``/builds), where they are reused."""
-    result = CiResult(base=base_rev, head=head_rev, machine=machine)
+    pre-built trees go to ``builds`` (default ``work``/builds), where they are reused.
+
+    With ``paired_settings`` the core ops (core.Core.time_op) are measured and judged by
+    csbench.paired on those trees, and asv runs the rest."""
+    result = CiResult(base=base_rev, head=head_rev, machine=machine, paired=paired_settings)
     try:
         base, head = resolve_commit(repo, base_rev), resolve_commit(repo, head_rev)
         result.base, result.head = base, head
+        trees = []
         for commit in (base, head):  # a build failure is named before asv starts
             log(f"csbench: building {commit[:8]}")
-            built_commit(repo, commit, root=builds or work / "builds")
-        results = run_asv_into(repo, [base, head], machine, work, bench, log)
+            trees.append(built_commit(repo, commit, root=builds or work / "builds"))
+        asv_bench = bench
+        if paired_settings is not None:
+            cases = paired.select(bench)
+            measured = paired.measure(trees[0], trees[1], cases, paired_settings, log)
+            result.changes = [m.change(paired_settings) for m in measured]
+            result.paired_count = len(cases)
+            result.units.update({compare.benchmark_of(c.name): "seconds" for c in cases})
+            asv_bench = paired.asv_patterns(bench)
+        results = run_asv_into(
+            repo, [base, head], machine, work, asv_bench, log, allow_empty=bool(result.changes)
+        )
     except (BuildError, InfrastructureError) as exc:
         result.error = str(exc)
         return result
     result.calibrated = thresholds is not None
-    result.changes = compare.compare(
+    if results is None:
+        return result
+    result.changes += compare.compare(
         compare.commit_results(results, machine, base),
         compare.commit_results(results, machine, head),
         thresholds.factors if thresholds else {},
         thresholds.default_factor if thresholds else calibrate.DEFAULT_FACTOR,
     )
-    result.units = _units(results)
+    result.units.update(_units(results))
     try:
         commit = tg.load_commit_results(results, machine, head)
         verdicts = [tg.evaluate(t, commit) for t in tg.load_targets()]
@@ -167,6 +195,9 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
     if result.error:
         return "\n".join([*lines, "", "```", result.error.strip()[-3000:], "```"])
     how = "calibrated per-benchmark factors" if result.calibrated else "uncalibrated factor"
+    if result.paired is not None:
+        rest = f", {how} for the rest" if len(result.changes) > result.paired_count else ""
+        how = f"{result.paired.describe()} for the {result.paired_count} core ops{rest}"
     lines += [
         "",
         f"{len(result.changes)} benchmarks compared with {how}; "
@@ -209,9 +240,11 @@ def calibrate_machine(
     runs: int,
     bench: list[str],
     log: Callable[[str], None] = print,
-) -> calibrate.Thresholds:
+    allow_empty: bool = False,
+) -> calibrate.Thresholds | None:
     """``runs`` A/A asv runs of ``rev`` and its twin (csbench.twin), interleaved as in
-    ``ci``, into throwaway directories, turned into thresholds."""
+    ``ci``, into throwaway directories, turned into thresholds; None when ``allow_empty``
+    and ``bench`` selects no benchmark."""
     pairs: list[calibrate.Pair] = []
     with tempfile.TemporaryDirectory(prefix="csbench-calibrate-") as scratch:
         try:
@@ -221,7 +254,11 @@ def calibrate_machine(
         for i in range(runs):
             log(f"csbench: calibration run {i + 1} of {runs}: {commit[:8]} and its twin")
             work = Path(scratch) / f"run-{i}"
-            results = run_asv_into(str(twin_repo), [commit, twin], machine, work, bench, log)
+            results = run_asv_into(
+                str(twin_repo), [commit, twin], machine, work, bench, log, allow_empty
+            )
+            if results is None:
+                return None
             pairs.append(
                 (
                     compare.commit_results(results, machine, commit),

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from csbench import asvconf
+from csbench import asvconf, paired
 from csbench.config import configured_repo
 from csbench.paths import project_root
 
@@ -53,13 +53,43 @@ def _cmd_ci(args: argparse.Namespace) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="csbench-ci-") as work:
         result = ci.ci(
-            repo, args.base, args.head, machine, args.bench, thresholds, Path(work), _log
-        )
+            repo, args.base, args.head, machine, args.bench, thresholds, Path(work), _log,
+            paired_settings=_paired_settings(args),
+        )  # fmt: skip
     text = ci.markdown(result, args.site_url)
     print(text)
     if args.output:
         Path(args.output).write_text(text + "\n")
     return result.exit_code
+
+
+def _paired_settings(args: argparse.Namespace) -> paired.Settings | None:
+    if not args.paired:
+        return None
+    return paired.Settings(
+        args.pairs, args.rounds, args.paired_threshold, args.alpha, args.paired_clock
+    )
+
+
+def _add_paired_options(parser: argparse.ArgumentParser) -> None:
+    d = paired.Settings()
+    parser.add_argument(
+        "--paired", action="store_true",
+        help="judge the core ops (core.Core.time_op) by paired A/B runs (csbench.paired)",
+    )  # fmt: skip
+    parser.add_argument("--pairs", type=int, default=d.pairs, help=f"(default {d.pairs})")
+    parser.add_argument("--rounds", type=int, default=d.rounds, help=f"(default {d.rounds})")
+    parser.add_argument(
+        "--paired-threshold", type=float, default=d.threshold,
+        help=f"smallest change flagged by --paired (default {d.threshold})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--alpha", type=float, default=d.alpha, help=f"sign test level (default {d.alpha})"
+    )
+    parser.add_argument(
+        "--paired-clock", choices=paired.CLOCKS, default=d.clock,
+        help=f"what --paired compares: batch CPU time or the busy clock (default {d.clock})",
+    )  # fmt: skip
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -73,6 +103,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     machine = asvconf.ensure_machine(args.machine)
     try:
         thresholds = ci.calibrate_machine(repo, args.commit, machine, args.runs, args.bench, _log)
+        assert thresholds is not None  # allow_empty is off
     except ci.InfrastructureError as exc:
         _log(f"csbench calibrate: {exc}")
         return 3
@@ -165,6 +196,7 @@ def _cmd_power(args: argparse.Namespace) -> int:
             report = power.measure_power(
                 package, Path(work), machine, args.method, args.fraction, args.trials,
                 args.calibration_runs, args.bench or None, args.slowed, _log,
+                _paired_settings(args),
             )  # fmt: skip
         except (power.PowerError, ci.InfrastructureError) as exc:
             _log(f"csbench power: {exc}")
@@ -200,6 +232,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cip.add_argument("--thresholds", help="thresholds file (default: the machine's calibration)")
     cip.add_argument("--site-url", help="published site, for links in the summary")
     cip.add_argument("--output", help="also write the Markdown summary to this file")
+    _add_paired_options(cip)
     cal = sub.add_parser("calibrate", help="A/A runs: per-benchmark noise and thresholds")
     cal.add_argument("--commit", default="HEAD", help="the commit measured (default: HEAD)")
     cal.add_argument("--runs", type=int, default=3, help="A/A runs (default 3)")
@@ -225,6 +258,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     )
     pwr.add_argument("--machine", help="asv machine name (default: the host name)")
     pwr.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_paired_options(pwr)
     return {
         "power": _cmd_power,
         "publish": _cmd_publish,

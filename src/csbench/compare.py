@@ -31,9 +31,12 @@ class Change:
     base: float | None
     head: float | None
     factor: float
+    measured_ratio: float | None = None  # paired A/B: the ratio the verdict came from
 
     @property
     def ratio(self) -> float | None:
+        if self.measured_ratio is not None:
+            return self.measured_ratio
         if not _number(self.base) or not _number(self.head) or self.base == 0:
             return None
         return self.head / self.base

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from csbench import calibrate, ci
+from csbench import calibrate, ci, paired
 
 SOURCE_FILE = Path("src/async/collection.ts")  # the npm package's collection class
 METHOD = "findBy"
@@ -126,9 +126,10 @@ class PowerReport:
     method: str
     fraction: float
     trials: int
-    thresholds: calibrate.Thresholds
+    thresholds: calibrate.Thresholds | None  # None: every benchmark was judged paired
     rows: list[Row]
     errors: list[str] = field(default_factory=list)
+    paired: paired.Settings | None = None
 
     @property
     def ok(self) -> bool:
@@ -137,10 +138,14 @@ class PowerReport:
     def render(self) -> str:
         names = [r.name + (" (slowed)" if r.slowed else "") for r in self.rows]
         width = max(len("benchmark"), *map(len, names))
+        how = []
+        if self.paired is not None:
+            how.append(f"core ops by {self.paired.describe()}")
+        if self.thresholds is not None:
+            how.append(f"factors from {self.thresholds.runs} calibration runs")
         out = [
             f"{self.method} made {self.fraction:.0%} slower; {self.trials} trials of csbench ci "
-            f"(A/A: base -> same; slow: same -> slow), factors from "
-            f"{self.thresholds.runs} calibration runs",
+            f"(A/A: base -> same; slow: same -> slow); {'; '.join(how)}",
             f"{'benchmark':{width}} {'factor':>6} {'A/A flagged':>11} {'A/A ratio':>9} "
             f"{'slow flagged':>12} {'slow ratio':>10}",
         ]
@@ -158,7 +163,8 @@ class PowerReport:
     def to_json(self) -> str:
         rows = [r.__dict__ | {"ok": r.ok} for r in self.rows]
         data = {"method": self.method, "fraction": self.fraction, "trials": self.trials,
-                "ok": self.ok, "errors": self.errors, "rows": rows}  # fmt: skip
+                "ok": self.ok, "errors": self.errors, "rows": rows,
+                "paired": self.paired.__dict__ if self.paired else None}  # fmt: skip
         return json.dumps(data, indent=1)
 
 
@@ -173,13 +179,18 @@ def measure_power(
     bench: list[str] | None = None,
     slowed: str = SLOWED,
     log: Callable[[str], None] = print,
+    paired_settings: paired.Settings | None = None,
 ) -> PowerReport:
-    """Calibrate on base, then ``trials`` pairs of ci runs (A/A and slow)."""
+    """Calibrate on base, then ``trials`` pairs of ci runs (A/A and slow). With
+    ``paired_settings`` the core ops are judged paired; when ``bench`` selects nothing
+    else there is nothing to calibrate."""
     bench = bench or BENCH
     repo, commits = power_repo(package, work, method, fraction)
     thresholds = ci.calibrate_machine(
-        str(repo), commits["base"], machine, calibration_runs, bench, log
-    )
+        str(repo), commits["base"], machine, calibration_runs,
+        paired.asv_patterns(bench) if paired_settings else bench, log,
+        allow_empty=paired_settings is not None,
+    )  # fmt: skip
     rows: dict[str, Row] = {}
     errors: list[str] = []
     for i in range(trials):
@@ -188,6 +199,7 @@ def measure_power(
             result = ci.ci(
                 str(repo), commits[base], commits[head], machine, bench, thresholds,
                 work / f"trial-{i}-{kind}", log, builds=work / "builds",
+                paired_settings=paired_settings,
             )  # fmt: skip
             if result.error or result.of("failed"):
                 errors.append(f"trial {i + 1} {kind}: {result.error or 'a benchmark failed'}")
@@ -205,4 +217,6 @@ def measure_power(
                 else:
                     row.slow_ratios.append(change.ratio)
                     row.slow_flagged += change.kind == "regression"
-    return PowerReport(method, fraction, trials, thresholds, list(rows.values()), errors)
+    return PowerReport(
+        method, fraction, trials, thresholds, list(rows.values()), errors, paired_settings
+    )

@@ -100,6 +100,7 @@ export interface BatchResult {
   op: string;
   count: number;
   busy_ns: number;
+  cpu_ns: number;
   hist: { sub_bits: number; buckets: Array<[number, number]> };
   min_ns: number | null;
   max_ns: number | null;
@@ -137,6 +138,7 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
   let batchNs = 0;
   let min = Infinity;
   let max = -Infinity;
+  const cpu0 = process.cpuUsage();
   while (n < count && !(n >= minCount && batchNs > budgetNs)) {
     clock.opNs = 0;
     ctx.samples.length = 0;
@@ -149,11 +151,13 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
       max = Math.max(max, ns);
     }
   }
+  const cpu = process.cpuUsage(cpu0);
   const { buckets, p50_ns, p95_ns, p99_ns } = hist.summary();
   return {
     op,
     count: n,
     busy_ns: batchNs,
+    cpu_ns: (cpu.user + cpu.system) * 1000,
     hist: { sub_bits: SUB_BITS, buckets },
     min_ns: n ? min : null,
     max_ns: n ? max : null,

@@ -1,0 +1,173 @@
+"""csbench.paired: the verdict rules, the selection of cases, and pairs of real drivers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from csbench import compare, paired, power
+from csbench.bridge import CheckFailed, DriverError, Unsupported
+
+FIND = paired.Case("find_by_indexed", "small-10000")
+
+
+def result(ratios: list[float], clock: str = "busy") -> paired.CaseResult:
+    """A case whose pairs have the given head / base ratios (one round each)."""
+    runs = [paired.PairRun([100.0], [100.0 * r], [200.0], [200.0 * r]) for r in ratios]
+    return paired.CaseResult(FIND, clock, runs)
+
+
+def test_sign_test_is_the_binomial_tail() -> None:
+    assert paired.sign_test(8, 8) == pytest.approx(1 / 256)
+    assert paired.sign_test(7, 8) == pytest.approx(9 / 256)
+    assert paired.sign_test(0, 5) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("ratios", "kind"),
+    [
+        ([1.10, 1.12, 1.08, 1.11, 1.09, 1.13, 1.10, 1.07], "regression"),
+        ([1.10, 1.12, 1.08, 1.11, 1.09, 1.13, 1.10, 0.97], "regression"),  # 7 of 8: p = 0.035
+        ([1.10, 1.12, 1.08, 1.11, 1.09, 1.13, 0.97, 0.98], "same"),  # 6 of 8: p = 0.145
+        ([1.02, 1.03, 1.01, 1.04, 1.02, 1.03, 1.01, 1.02], "same"),  # agreed, but below 5 %
+        ([0.90, 0.91, 0.88, 0.92, 0.90, 0.89, 0.91, 0.90], "improvement"),
+        ([1.10, 1.12, 1.08, 1.11], "same"),  # 4 pairs can never reach p <= 0.05
+    ],
+)
+def test_a_change_needs_its_size_and_the_pairs_agreement(ratios: list[float], kind: str) -> None:
+    assert result(ratios).kind(threshold=0.05, alpha=0.05) == kind
+
+
+def test_the_clock_chooses_the_series() -> None:
+    run = paired.PairRun([100.0, 100.0, 100.0], [110.0, 90.0, 120.0], [10.0] * 3, [20.0] * 3)
+    assert run.ratio("busy") == pytest.approx(1.10)
+    assert run.ratio("cpu") == pytest.approx(2.0)
+    assert paired.CaseResult(FIND, "cpu", [run]).value("head") == pytest.approx(20e-9)
+    with pytest.raises(ValueError, match="clock"):
+        paired.Settings(clock="wall")
+
+
+def test_the_change_carries_the_paired_ratio() -> None:
+    change = result([1.2] * 8).change(paired.Settings())
+    assert change.name == "core.Core.time_op('find_by_indexed', 'small-10000')"
+    assert (change.kind, change.factor) == ("regression", pytest.approx(1.05))
+    assert change.ratio == pytest.approx(1.2)
+    assert change.base == pytest.approx(100e-9)  # seconds, as asv's time_op
+    plain = compare.Change("x", "same", 1.0, 3.0, 2.0)
+    assert plain.ratio == 3.0
+
+
+DIED, WRONG, MISSING = DriverError("died"), CheckFailed("wrong count"), Unsupported("no op")
+
+
+@pytest.mark.parametrize(
+    ("errors", "kind"),
+    [
+        ({"head": DIED}, "failed"),
+        ({"head": WRONG}, "failed"),
+        ({"base": DIED}, "fixed"),
+        ({"base": DIED, "head": WRONG}, "still-failed"),
+        ({"head": MISSING}, "gone"),
+        ({"base": MISSING}, "new"),
+        ({"base": MISSING, "head": MISSING}, "skipped"),
+        ({"base": MISSING, "head": DIED}, "failed"),  # a crash outweighs a missing op
+    ],
+)
+def test_a_failed_side_is_named(errors: dict[str, DriverError], kind: str) -> None:
+    res = paired.CaseResult(FIND, error=paired.SideError(errors))
+    change = res.change(paired.Settings())
+    assert change.kind == kind
+    assert change.ratio is None
+    assert str(res.error).count(": ") >= len(errors)
+
+
+def test_each_side_tries_both_before_it_raises() -> None:
+    tried: list[str] = []
+
+    def action(side: str) -> str:
+        tried.append(side)
+        if side == "head":
+            raise DIED
+        return side
+
+    with pytest.raises(paired.SideError) as caught:
+        paired.each_side(["head", "base"], action)
+    assert tried == ["head", "base"] and caught.value.side == "head"
+    assert paired.each_side(["base"], str.upper) == {"base": "BASE"}
+
+
+def test_selection_and_the_patterns_left_to_asv() -> None:
+    assert len(paired.select([])) == len(paired.coreops.OPS) * len(paired.coreops.DATASETS)
+    chosen = paired.select([r"time_op\('find_by_\w+', 'small-1000'\)"])
+    assert [c.name for c in chosen] == [
+        "core.Core.time_op('find_by_id', 'small-1000')",
+        "core.Core.time_op('find_by_indexed', 'small-1000')",
+    ]
+    names = [
+        "core.Core.time_op('find_by_id', 'small-1000')",
+        "core.CoreLatency.track_p95('find_by_id', 'small-1000')",
+        "auth.AuthTime.time_op('login', 'test')",
+    ]
+    for bench, kept in (
+        ([], names[1:]),
+        (["find_by_id"], [names[1]]),
+        (["^core"], [names[1]]),
+        (["^auth"], [names[2]]),
+    ):
+        patterns = [re.compile(p) for p in paired.asv_patterns(bench)]
+        assert [n for n in names if any(p.search(n) for p in patterns)] == kept, bench
+
+
+# --- real drivers on the npm-published Collection Store ---
+
+
+@pytest.fixture(scope="module")
+def tree(npm_target: Path) -> Path:
+    return npm_target
+
+
+def test_a_pair_of_real_drivers_measures_both_sides(tree: Path, tmp_path: Path) -> None:
+    run = paired.run_pair(tree, tree, FIND, rounds=4, head_first=True, scratch=tmp_path)
+    for clock in paired.CLOCKS:
+        for side in ("base", "head"):
+            values = run.values(side, clock)
+            assert len(values) == 4 and all(v > 0 for v in values), (clock, side)
+        assert 0.3 < run.ratio(clock) < 3, clock  # the same tree on both sides
+
+
+def wrong_find_by(tree: Path, parent: Path) -> Path:
+    """A copy of the npm package whose findBy finds nothing (its dependencies linked)."""
+    modules = parent / "node_modules"
+    modules.mkdir()
+    for dep in tree.parent.iterdir():
+        if dep.name != tree.name:
+            (modules / dep.name).symlink_to(dep)
+    copy = modules / tree.name
+    shutil.copytree(tree, copy, ignore=shutil.ignore_patterns("node_modules"))
+    source = copy / power.SOURCE_FILE
+    text, found = re.subn(
+        r"^(\s*async findBy\([^)]*\)[^{\n]*\{)$", r"\1 return [] as any;", source.read_text(),
+        flags=re.MULTILINE,
+    )  # fmt: skip
+    assert found == 1
+    source.write_text(text)
+    return copy
+
+
+def test_a_wrong_head_fails_its_case_and_the_other_cases_run(tree: Path, tmp_path: Path) -> None:
+    """findBy broken at HEAD: find_by_indexed fails there (a failed check), find_by_id
+    still compares; persist, broken in this release at both commits, is still-failed."""
+    head = wrong_find_by(tree, tmp_path)
+    cases = [FIND, paired.Case("find_by_id", "small-1000"), paired.Case("persist", "small-1000")]
+    settings = paired.Settings(pairs=1, rounds=2)
+    results = paired.measure(tree, head, cases, settings, log=lambda _: None)
+    changes = [r.change(settings) for r in results]
+    assert [c.kind for c in changes] == ["failed", "same", "still-failed"], [
+        str(r.error) for r in results
+    ]
+    assert "head: " in str(results[0].error) and "base: " not in str(results[0].error)
+    assert changes[1].ratio is not None and changes[0].head is None
+    assert "BPlusTree.serialize" in str(results[2].error)
