@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from csbench import build
+from csbench.bun import find_bun
 
 
 def _package_copy(npm_target: Path, dest: Path) -> Path:
@@ -84,3 +86,54 @@ def test_malformed_package_json_is_a_build_error_naming_the_commit(tmp_path: Pat
     (tmp_path / "package.json").write_text("{ this is not JSON")
     with pytest.raises(build.BuildError, match=r"commit abc123: .*package\.json: not a JSON"):
         build.install_dependencies(tmp_path, "abc123")
+
+
+def test_a_stale_lockfile_falls_back_to_a_plain_install(tmp_path: Path, npm_target: Path) -> None:
+    """A commit whose lockfile no longer matches its package.json (old history) is installed
+    from package.json alone, and the build says so."""
+    src = _package_copy(npm_target, tmp_path / "src")
+    manifest = json.loads((src / "package.json").read_text())
+    manifest.pop("devDependencies", None)
+    (src / "package.json").write_text(json.dumps(manifest))
+    bun = str(find_bun())
+    subprocess.run([bun, "install", "--lockfile-only", "--ignore-scripts"], cwd=src, check=True)
+    assert build.install_dependencies(src, "abc123").method == "bun install (bun.lock)"
+    dropped = next(d for d in sorted(manifest["dependencies"]) if d != "b-pl-tree")
+    del manifest["dependencies"][dropped]  # package.json moves on, the lockfile does not
+    (src / "package.json").write_text(json.dumps(manifest))
+    shutil.rmtree(src / "node_modules")
+    info = build.install_dependencies(src, "def456")
+    assert info.method.startswith("bun install (no lockfile: the committed bun.lock is stale)")
+    assert len(info.steps) >= 2 and info.steps[0]["cmd"] == info.steps[1]["cmd"]
+    assert not (src / "node_modules" / dropped).exists()
+    assert (src / "node_modules" / "b-pl-tree" / "package.json").is_file()
+
+
+def test_a_lockfile_that_cannot_install_falls_back_and_both_failures_are_named(
+    tmp_path: Path, npm_target: Path
+) -> None:
+    """A lockfile pinning what the registry no longer serves: retried without it; when that
+    fails too, the error shows both attempts."""
+    src = _package_copy(npm_target, tmp_path / "src")
+    manifest = json.loads((src / "package.json").read_text())
+    manifest.pop("devDependencies", None)
+    manifest["dependencies"]["csbench-no-such-package-xyzzy"] = "99.99.99"
+    (src / "package.json").write_text(json.dumps(manifest))
+    (src / "yarn.lock").write_text("# yarn lockfile v1\n")
+    with pytest.raises(build.BuildError) as caught:
+        build.install_dependencies(src, "abc123")
+    message = str(caught.value)
+    assert "then without yarn.lock" in message and message.count("csbench-no-such-package") >= 2
+    assert not (src / "yarn.lock").exists()
+
+
+def test_an_unlocked_monorepo_installs_only_the_collection_store_workspace(
+    tmp_path: Path,
+) -> None:
+    manifest = tmp_path / "package.json"
+    manifest.write_text(json.dumps({"name": "root", "workspaces": ["packages/*"]}))
+    assert build._only_collection_store_workspace(manifest)
+    assert json.loads(manifest.read_text())["workspaces"] == ["packages/collection-store"]
+    assert not build._only_collection_store_workspace(manifest)  # nothing left to drop
+    manifest.write_text(json.dumps({"name": "collection-store"}))
+    assert not build._only_collection_store_workspace(manifest)

@@ -156,3 +156,8 @@ def test_build_report_records_built_and_failed_commits(commits, tmp_path: Path) 
     bad = records[made["unbuildable"]]
     assert bad["status"] == "failed" and "package.json" in bad["error"]
     assert bad["branches"] == ["main"] and bad["subject"] == "a package.json bun cannot read"
+    out = csbench(tmp_path, *args, "--retry-failed")  # only the failed commit again
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stderr.count("csbench builds: ") == 1 and made["unbuildable"][:8] in out.stderr
+    again = [json.loads(line) for line in report.read_text().splitlines()]
+    assert len(again) == len(made) and again[-1]["commit"] == made["unbuildable"]

@@ -31,6 +31,10 @@ TREE_NAME = "tree"
 BUILD_INFO = ".csbench-build.json"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 STDERR_TAIL_LINES = 30
+# Lockfiles Bun installs from (it migrates the last three), and its complaint when one is stale.
+LOCKFILES = ("bun.lock", "bun.lockb", "yarn.lock", "package-lock.json", "pnpm-lock.yaml")
+STALE_LOCKFILE = "lockfile is frozen"
+MONOREPO_PACKAGE = "packages/collection-store"
 
 
 class BuildError(RuntimeError):
@@ -96,16 +100,57 @@ def _build_env(bun: Path) -> dict[str, str]:
 
 
 def _drop_dev_dependencies(manifest: Path) -> bool:
-    """Remove devDependencies from a package-root manifest in the (throwaway) build tree.
+    """Remove devDependencies from a manifest in the (throwaway) build tree; False if it
+    has none (or is not a JSON object: the install reports that).
 
     Bun resolves devDependencies even with --production, and the npm tarball pins
     ``typescript@next``, a tag the registry no longer serves; production code never uses them.
     """
-    data = json.loads(manifest.read_text())
-    if not data.pop("devDependencies", None):
+    try:
+        data = json.loads(manifest.read_text())
+    except ValueError:
+        return False
+    if not isinstance(data, dict) or not data.pop("devDependencies", None):
         return False
     manifest.write_text(json.dumps(data, indent=2) + "\n")
     return True
+
+
+def _only_collection_store_workspace(manifest: Path) -> bool:
+    """Narrow a monorepo root's workspaces to packages/collection-store (the other packages
+    are demos and adapters whose unlocked dependencies no longer resolve); False if the
+    manifest has no other workspace to drop."""
+    try:
+        data = json.loads(manifest.read_text())
+    except ValueError:
+        return False
+    if not isinstance(data, dict) or data.get("workspaces") in (None, [MONOREPO_PACKAGE]):
+        return False
+    data["workspaces"] = [MONOREPO_PACKAGE]
+    manifest.write_text(json.dumps(data, indent=2) + "\n")
+    return True
+
+
+def _unlock(src: Path, layout: str, lockfiles: list[str], stale: bool, info: BuildInfo) -> None:
+    """Prepare ``src`` for a plain install after its locked install failed, noting each
+    change in ``info.method``.
+
+    Old history: a lockfile that no longer matches package.json (--production freezes it),
+    or one pinning versions the registry no longer serves. Resolve afresh from package.json,
+    as a developer's plain install would, with the demo workspaces and devDependencies left
+    out: unlocked, they pull versions that no longer resolve (typescript@next).
+    """
+    for name in lockfiles:
+        (src / name).unlink()
+    why = "is stale" if stale else "did not install"
+    info.method = info.method.replace(
+        f"({lockfiles[0]})", f"(no lockfile: the committed {lockfiles[0]} {why})"
+    )
+    if layout == "monorepo" and _only_collection_store_workspace(src / "package.json"):
+        info.method += ", workspace packages/collection-store only"
+    manifests = [src / "package.json", *sorted(src.glob("packages/*/package.json"))]
+    if any([_drop_dev_dependencies(m) for m in manifests if m.is_file()]):
+        info.method += ", devDependencies dropped"
 
 
 def install_dependencies(src: Path, commit: str) -> BuildInfo:
@@ -119,13 +164,25 @@ def install_dependencies(src: Path, commit: str) -> BuildInfo:
     if bun.name == "bun.exe" and not (bun.parent / "bun").exists():
         (bun.parent / "bun").symlink_to(bun.name)  # node-gyp and scripts look for `bun`
     env = _build_env(bun)
-    lockfile = next((n for n in ("bun.lock", "bun.lockb") if (src / n).is_file()), None)
+    lockfiles = [n for n in LOCKFILES if (src / n).is_file()]
     info = BuildInfo(
-        commit=commit, layout=layout, method=f"bun install ({lockfile or 'no lockfile'})"
+        commit=commit,
+        layout=layout,
+        method=f"bun install ({lockfiles[0] if lockfiles else 'no lockfile'})",
     )
     if layout == "package-root" and _drop_dev_dependencies(src / "package.json"):
         info.method += ", devDependencies dropped"
-    _run([str(bun), "install", "--production", "--ignore-scripts"], src, commit, info, env)
+    install = [str(bun), "install", "--production", "--ignore-scripts"]
+    try:
+        _run(install, src, commit, info, env)
+    except BuildError as locked:
+        if not lockfiles:
+            raise
+        _unlock(src, layout, lockfiles, STALE_LOCKFILE in str(locked), info)
+        try:
+            _run(install, src, commit, info, env)
+        except BuildError as plain:
+            raise BuildError(f"{locked}\n--- then without {lockfiles[0]} ---\n{plain}") from None
     bcrypt = src / "node_modules" / "bcrypt"
     if bcrypt.is_dir():
         _run([str(bun), "run", "install"], bcrypt, commit, info, env)

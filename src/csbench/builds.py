@@ -93,9 +93,13 @@ def build_report(
     path: Path,
     limit: int | None = None,
     log: Callable[[str], None] = print,
+    retry_failed: bool = False,
 ) -> dict[str, BuildRecord]:
-    """Build every commit not yet in the report at ``path`` (at most ``limit`` of them)."""
+    """Build every commit not yet in the report at ``path`` (at most ``limit`` of them);
+    with ``retry_failed``, the commits it records as failed too."""
     records = read_report(path)
+    if retry_failed:
+        records = {c: r for c, r in records.items() if r.status != "failed"}
     todo = [r for r in first_parent_commits(repo, branches) if r.commit not in records]
     for i, record in enumerate(todo[:limit] if limit else todo):
         with tempfile.TemporaryDirectory(prefix="csbench-builds-") as scratch:

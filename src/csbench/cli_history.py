@@ -176,7 +176,7 @@ def _cmd_builds(args: argparse.Namespace) -> int:
     ensure_tools()
     branches = args.branch or asvconf.load_conf()["branches"]
     path = Path(args.output) if args.output else project_root() / "results" / builds.REPORT_NAME
-    records = builds.build_report(repo, branches, path, args.limit, _log)
+    records = builds.build_report(repo, branches, path, args.limit, _log, args.retry_failed)
     built = sum(r.status == "built" for r in records.values())
     print(f"{path}: {len(records)} commits, {built} built, {len(records) - built} failed")
     return 0
@@ -222,6 +222,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     bld.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
     bld.add_argument("--branch", action="append", help="branches (default: the config's)")
     bld.add_argument("--limit", type=int, help="build at most this many new commits")
+    bld.add_argument(
+        "--retry-failed", action="store_true", help="build again the commits recorded as failed"
+    )
     bld.add_argument("--output", help="report file (default: results/build-report.jsonl)")
     cip = sub.add_parser("ci", help="guard a change: benchmark BASE and HEAD, judge regressions")
     cip.add_argument("base", help="base revision (e.g. the target branch)")

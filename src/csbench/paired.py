@@ -1,12 +1,13 @@
 """Paired A/B: the core ops of two built trees, measured side by side in time.
 
-On a shared 2-core machine the speed of a process drifts by up to 2x over tens of seconds
-(README, "Noise and detection power"), and asv's separate processes for BASE and HEAD
-meet different stretches of that drift. Here a *pair* is two drivers alive at once, one
-per tree; each round runs one batch on each, back to back (A B, then B A), so both see
-the same stretch and the ratio of their batch means cancels it. A pair's ratio is the
-median of its round ratios; a case's ratio is the median over several pairs (fresh
-processes, alternately started head first), which covers what differs between processes.
+On this shared 2-core VM a Bun process's op time flips between two levels about 1.8x
+apart, in stretches of several batches, in CPU time as much as in wall time; asv's
+separate processes for BASE and HEAD meet different stretches, so identical code differs
+by up to 1.5x there. Here a *pair* is two drivers alive at once, one per tree, pinned to
+the same CPU (where they flip together); after a warm-up, each round runs one batch on
+each, back to back (A B, then B A), and a pair's ratio is the median over rounds of
+head / base batch CPU time per op (or busy time). A case's ratio is the median over
+several pairs of fresh processes, alternately started head first.
 
 A case is a regression when its ratio exceeds 1 + threshold *and* the pairs agree on the
 direction (a one-sided sign test at ``alpha``), an improvement in the mirror case.
