@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from csbench import compare, paired, power
+from csbench import compare, paired, paired_settings, power
 from csbench.bridge import CheckFailed, DriverError, Unsupported
 
 FIND = paired.Case("find_by_indexed", "small-10000")
@@ -131,7 +131,7 @@ def tree(npm_target: Path) -> Path:
 
 def test_a_pair_of_real_drivers_measures_both_sides(tree: Path, tmp_path: Path) -> None:
     run = paired.run_pair(tree, tree, FIND, rounds=4, head_first=True, scratch=tmp_path)
-    for clock in paired.CLOCKS:
+    for clock in paired_settings.CLOCKS:
         for side in ("base", "head"):
             values = run.values(side, clock)
             assert len(values) == 4 and all(v > 0 for v in values), (clock, side)

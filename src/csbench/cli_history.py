@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from csbench import asvconf, paired
+from csbench import asvconf
+from csbench import paired_settings as paired
 from csbench.config import configured_repo
 from csbench.paths import project_root
 
