@@ -60,6 +60,17 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_machine(args: argparse.Namespace) -> int:
+    from csbench import machine
+    from csbench.bun import ensure_tools, npm_collection_store
+
+    ensure_tools()
+    target = Path(args.target) if args.target else npm_collection_store()
+    report = machine.measure(target, args.seconds, args.op, args.dataset)
+    print(report.to_json() if args.json else machine.render(report))
+    return 0
+
+
 def _cmd_targets(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -133,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     mirror.add_argument("dest", help="where to create the bare mirror")
     probe = sub.add_parser("probe", help="print what the driver finds in a Collection Store tree")
     probe.add_argument("target", help="a Collection Store tree with node_modules installed")
+    mach = sub.add_parser(
+        "machine", help="how much the host's other tenants move memory latency and op times"
+    )
+    mach.add_argument(
+        "--target", help="a Collection Store tree (default: the npm package csbench installs)"
+    )
+    mach.add_argument("--seconds", type=float, default=30.0, help="how long to measure")
+    mach.add_argument("--op", default="find_by_id", help="core op to follow (default find_by_id)")
+    mach.add_argument("--dataset", default="small-10000", help="its dataset")
+    mach.add_argument("--json", action="store_true", help="print the report as JSON")
     tgt = sub.add_parser("targets", help="judge one commit's stored results against targets.yaml")
     tgt.add_argument("--commit", help="hash prefix or revision (default: the newest results)")
     tgt.add_argument("--machine", help="asv machine name (default: the only one in results/)")
@@ -168,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "setup": _cmd_setup,
         "mirror": _cmd_mirror,
         "probe": _cmd_probe,
+        "machine": _cmd_machine,
         "targets": _cmd_targets,
         **args.handlers,
     }

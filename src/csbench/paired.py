@@ -1,7 +1,8 @@
 """Paired A/B: the core ops of two built trees, measured side by side in time.
 
 On this shared 2-core VM a Bun process's op time flips between two levels about 1.8x
-apart, in stretches of several batches, in CPU time as much as in wall time; asv's
+apart, in stretches of several batches, in CPU time as much as in wall time, following
+the memory latency that the host's other tenants leave us (`csbench machine`); asv's
 separate processes for BASE and HEAD meet different stretches, so identical code differs
 by up to 1.5x there. Here a *pair* is two drivers alive at once, one per tree, pinned to
 the same CPU (where they flip together); after a warm-up, each round runs one batch on
@@ -121,16 +122,6 @@ def pinned_cpu() -> int:
     return max(os.sched_getaffinity(0))
 
 
-def _prepare(drv: Driver, case: Case, scratch: Path) -> str:
-    """Check the op exists, load the case's dataset; returns the handle."""
-    if case.op not in drv.probe().get("ops", []):
-        raise Unsupported(f"{case.op} is not available at this commit")
-    load = coreops.load_for(case.op, case.dataset)
-    directory = tempfile.mkdtemp(prefix="db-", dir=scratch) if load.storage == "file" else None
-    drv.load(load.handle, load.path, load.storage, directory, coreops.INDEXES)
-    return load.handle
-
-
 def run_pair(
     base: Path, head: Path, case: Case, rounds: int, head_first: bool, scratch: Path
 ) -> PairRun:
@@ -141,7 +132,9 @@ def run_pair(
     cpus = {pinned_cpu()}  # one CPU for both: adjacent batches meet the same conditions
     drivers = {side: Driver(trees[side], cpus=cpus) for side in first}
     try:
-        handles = each_side(first, lambda s: _prepare(drivers[s], case, scratch))
+        handles = each_side(
+            first, lambda s: coreops.prepare(drivers[s], case.op, case.dataset, scratch)
+        )
 
         def round_(r: int) -> dict[str, Batch]:
             return each_side(

@@ -16,6 +16,7 @@ import { filesLoadOps } from "./load_files";
 import { functionsLoadOps } from "./load_functions";
 import { availableLoadOps, registerLoadOps } from "./load_ops";
 import { type Library, loadLibrary } from "./library";
+import { machineAdapter } from "./machine";
 import { availableOps, detectAreaCapabilities, registerAdapter, runBatch } from "./ops";
 import {
   type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, replyProgress, stdinLines, usage,
@@ -32,6 +33,7 @@ registerAdapter(realtimeAdapter);
 registerAdapter(filesAdapter);
 registerAdapter(computedAdapter);
 registerAdapter(functionsAdapter);
+registerAdapter(machineAdapter);
 registerAdapter({ area: "load_realtime", ops: {}, detect: detectLoadRealtime }); // realtime_cross_tab
 for (const ops of [coreLoadOps, authLoadOps, realtimeLoadOps, filesLoadOps, computedLoadOps, functionsLoadOps]) {
   registerLoadOps(ops);
