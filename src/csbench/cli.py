@@ -71,6 +71,22 @@ def _cmd_machine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_agreement(args: argparse.Namespace) -> int:
+    from csbench import agreement
+    from csbench import targets as tg
+
+    try:
+        machine, table = agreement.rows(
+            Path(args.results), args.machine, args.commit, args.op, args.dataset
+        )
+    except tg.ResultsNotFound as exc:
+        print(f"csbench agreement: {exc}", file=sys.stderr)
+        return 2
+    print(agreement.render(machine, table, args.op, args.dataset, args.tolerance))
+    disagree = [r for r in table if r.agrees(args.tolerance) is False]
+    return 1 if args.strict and disagree else 0
+
+
 def _cmd_targets(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -154,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     mach.add_argument("--op", default="find_by_id", help="core op to follow (default find_by_id)")
     mach.add_argument("--dataset", default="small-10000", help="its dataset")
     mach.add_argument("--json", action="store_true", help="print the report as JSON")
+    agr = sub.add_parser(
+        "agreement", help="busy-clock time_op against the histogram p50, per stored commit"
+    )
+    agr.add_argument("--commit", help="hash prefix (default: every stored commit)")
+    agr.add_argument("--machine", help="asv machine name (default: the only one in results/)")
+    agr.add_argument("--op", default="find_by_id")
+    agr.add_argument("--dataset", default="small-10000")
+    agr.add_argument("--tolerance", type=float, default=0.10, help="default 0.10 (10 %%)")
+    agr.add_argument("--strict", action="store_true", help="exit 1 when a commit disagrees")
+    agr.add_argument(
+        "--results", default=str(project_root() / "results"), help="asv results directory"
+    )
     tgt = sub.add_parser("targets", help="judge one commit's stored results against targets.yaml")
     tgt.add_argument("--commit", help="hash prefix or revision (default: the newest results)")
     tgt.add_argument("--machine", help="asv machine name (default: the only one in results/)")
@@ -190,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "mirror": _cmd_mirror,
         "probe": _cmd_probe,
         "machine": _cmd_machine,
+        "agreement": _cmd_agreement,
         "targets": _cmd_targets,
         **args.handlers,
     }

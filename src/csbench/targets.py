@@ -241,43 +241,52 @@ def _param_matches(stored: str, wanted: Any) -> bool:
     return stored in (repr(wanted), repr(str(wanted)), str(wanted))
 
 
-def _param_index(target: Target, names: list[str], params: list[list[str]]) -> int | None:
-    unknown = set(target.params) - set(names)
-    if unknown:
+def _param_index(wanted: dict[str, Any], names: list[str], params: list[list[str]]) -> int | None:
+    if set(wanted) - set(names):
         return None
     for index, combo in enumerate(itertools.product(*params)):
         if all(
-            _param_matches(value, target.params[name])
+            _param_matches(value, wanted[name])
             for name, value in zip(names, combo, strict=True)
-            if name in target.params
+            if name in wanted
         ):
             return index
     return None
 
 
-def evaluate(target: Target, results: CommitResults) -> Verdict:
-    """The verdict of one target on one commit's results."""
-    stored = results.results.get(target.benchmark)
+def measured(
+    results: CommitResults, benchmark: str, params: dict[str, Any], unit: str
+) -> tuple[float | None, str]:
+    """One stored value of ``benchmark`` at ``params``, converted to ``unit``; or None and
+    why there is none (not run, failed, skipped, not convertible)."""
+    stored = results.results.get(benchmark)
     if stored is None:
-        return Verdict(target, "not measured", reason=f"not run: no {target.benchmark} in results")
-    meta = results.benchmarks.get(target.benchmark, {})
+        return None, f"not run: no {benchmark} in results"
+    meta = results.benchmarks.get(benchmark, {})
     names = meta.get("param_names", [])
-    params = stored.get("params") or meta.get("params", [])
-    index = _param_index(target, names, params) if target.params else 0
+    combos = stored.get("params") or meta.get("params", [])
+    index = _param_index(params, names, combos) if params else 0
     if index is None:
-        return Verdict(target, "not measured", reason=f"not run with params {target.params}")
+        return None, f"not run with params {params}"
     values = stored["result"]
     value = values[index] if values and index < len(values) else None
     if value is None:
-        return Verdict(target, "not measured", reason="benchmark failed at this commit")
+        return None, "benchmark failed at this commit"
     if isinstance(value, float) and math.isnan(value):
-        return Verdict(target, "not measured", reason="skipped: the area is missing at this commit")
-    unit = meta.get("unit", "")
-    convert = CONVERSIONS.get((unit, target.unit), (lambda v: v) if unit == target.unit else None)
+        return None, "skipped: the area is missing at this commit"
+    stored_unit = meta.get("unit", "")
+    convert = CONVERSIONS.get((stored_unit, unit), (lambda v: v) if stored_unit == unit else None)
     if convert is None:
-        return Verdict(target, "not measured", reason=f"cannot convert {unit!r} to {target.unit}")
-    shown = convert(float(value))
-    return Verdict(target, "pass" if target.passes(shown) else "fail", shown)
+        return None, f"cannot convert {stored_unit!r} to {unit}"
+    return convert(float(value)), ""
+
+
+def evaluate(target: Target, results: CommitResults) -> Verdict:
+    """The verdict of one target on one commit's results."""
+    value, reason = measured(results, target.benchmark, target.params, target.unit)
+    if value is None:
+        return Verdict(target, "not measured", reason=reason)
+    return Verdict(target, "pass" if target.passes(value) else "fail", value)
 
 
 def render_text(verdicts: list[Verdict], results: CommitResults, markdown: bool = False) -> str:
