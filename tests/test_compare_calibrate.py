@@ -97,6 +97,21 @@ def test_thresholds_files_without_pair_noise_still_load(tmp_path: Path) -> None:
     assert loaded.regressions_thresholds() == {r"^core\.Core\.time_op$": 0.15}
 
 
+def test_merge_replaces_only_the_benchmarks_measured_again() -> None:
+    three = [({NAME: v(1.0), "other": v(2.0)}, {NAME: v(1.1), "other": v(2.2)})] * 3
+    old = calibrate.thresholds("m", "c0ffee", three)
+    six = [({NAME: v(1.0)}, {NAME: v(1.5)})] * 6
+    merged = calibrate.merge(old, calibrate.thresholds("m", "c0ffee", six))
+    assert merged.runs == 3 and merged.runs_by_benchmark == {NAME: 6}
+    assert merged.noise == {NAME: pytest.approx(0.5), "other": pytest.approx(0.1)}
+    assert merged.factors["other"] == old.factors["other"]
+    assert merged.factors[NAME] == pytest.approx(1.75)
+    assert merged.values[NAME] == [1.0, 1.5] * 6
+    assert merged.default_factor == max(calibrate.DEFAULT_FACTOR, *merged.factors.values())
+    with pytest.raises(ValueError, match="commit"):
+        calibrate.merge(old, calibrate.thresholds("m", "beef", six))
+
+
 def test_twin_has_the_same_tree_under_another_hash(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]

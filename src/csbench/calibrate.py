@@ -46,6 +46,8 @@ class Thresholds:
     pair_noise: dict[str, float] = field(default_factory=dict)  # display name -> twin noise
     history_factors: dict[str, float] = field(default_factory=dict)  # from ``noise``
     values: dict[str, list[float]] = field(default_factory=dict)  # commit, twin, per run
+    # Benchmarks merged in from a calibration with another number of runs (--merge).
+    runs_by_benchmark: dict[str, int] = field(default_factory=dict)
 
     def factor(self, name: str) -> float:
         return self.factors.get(name, self.default_factor)
@@ -125,6 +127,39 @@ def thresholds(machine: str, commit: str, pairs: list[Pair]) -> Thresholds:
         pair_noise={n: round(s, 4) for n, s in twins.items()},
         history_factors=_factors(spread),
         values={n: [float(f"{r[n][0]:.6g}") for pair in pairs for r in pair] for n in spread},
+    )
+
+
+def merge(old: Thresholds, new: Thresholds) -> Thresholds:
+    """``old`` with the figures of every benchmark ``new`` measured replaced by ``new``'s
+    (e.g. the target benchmarks calibrated again with more runs). Both must be of the same
+    machine and commit: one file holds one calibration's conditions."""
+    for key in ("machine", "commit"):
+        if getattr(old, key) != getattr(new, key):
+            raise ValueError(
+                f"cannot merge a calibration of {key} {getattr(new, key)} into one of "
+                f"{getattr(old, key)}"
+            )
+    measured = set(new.factors) | set(new.noise)
+    runs_by = {n: r for n, r in old.runs_by_benchmark.items() if n not in measured}
+    runs_by.update({n: new.runs for n in measured if new.runs != old.runs})
+
+    def updated(a: dict, b: dict) -> dict:
+        return {**{k: v for k, v in a.items() if k not in measured}, **b}
+
+    factors = updated(old.factors, new.factors)
+    return Thresholds(
+        machine=old.machine,
+        commit=old.commit,
+        runs=old.runs,
+        created=new.created,
+        noise=updated(old.noise, new.noise),
+        factors=factors,
+        default_factor=max([DEFAULT_FACTOR, *factors.values()]),
+        pair_noise=updated(old.pair_noise, new.pair_noise),
+        history_factors=updated(old.history_factors, new.history_factors),
+        values=updated(old.values, new.values),
+        runs_by_benchmark=runs_by,
     )
 
 

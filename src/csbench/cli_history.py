@@ -108,11 +108,22 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     except ci.InfrastructureError as exc:
         _log(f"csbench calibrate: {exc}")
         return 3
-    path = calibrate.save(
-        thresholds, Path(args.output) if args.output else calibrate.thresholds_file(machine)
-    )
+    path = Path(args.output) if args.output else calibrate.thresholds_file(machine)
+    saved = thresholds
+    if args.merge and path.is_file():
+        try:
+            saved = calibrate.merge(
+                calibrate.Thresholds(**json.loads(path.read_text())), thresholds
+            )
+        except ValueError as exc:  # keep the new calibration: it took a while
+            aside = calibrate.save(thresholds, path.with_name(f"{path.stem}.unmerged.json"))
+            _log(f"csbench calibrate: {path}: {exc}; this calibration is in {aside}")
+            return 2
+    calibrate.save(saved, path)
     noisy = sorted(thresholds.pair_noise.items(), key=lambda kv: -kv[1])[:10]
-    print(f"{len(thresholds.factors)} benchmarks calibrated over {args.runs} runs -> {path}")
+    merged = f" (merged: {len(saved.factors)} in the file)" if saved is not thresholds else ""
+    count = len(thresholds.factors)
+    print(f"{count} benchmarks calibrated over {args.runs} runs -> {path}{merged}")
     print("   pair noise (ci factor)   run-to-run noise (history factor)   the noisiest:")
     for name, spread in noisy:
         run_to_run = thresholds.noise.get(name, 0.0)
@@ -245,6 +256,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cal.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
     cal.add_argument(
         "--output", help="thresholds file (default: benchmarks/thresholds/MACHINE.json)"
+    )
+    cal.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the measured benchmarks' figures in the existing file (same commit)",
     )
     pwr = sub.add_parser(
         "power", help="detection power: does ci flag an injected slowdown, and not A/A?"
