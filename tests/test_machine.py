@@ -74,3 +74,17 @@ def test_csbench_machine_reports_each_series(
     assert by_name["chase 16 MiB"]["p50"] > by_name["chase 256 KiB"]["p50"]
     assert set(report["correlation"]) == {"chase 256 KiB", "chase 16 MiB"}
     assert all(-1.0 <= c <= 1.0 for c in report["correlation"].values())
+
+
+def test_csbench_machine_refuses_an_unknown_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["machine", "--dataset", "tiny-5"]) == 2
+    assert "unknown dataset 'tiny-5'" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_csbench_machine_names_an_op_the_commit_lacks(
+    npm_target: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["machine", "--target", str(npm_target), "--op", "no_such_op", "--seconds", "1"]
+    assert main(argv) == 2
+    assert "no_such_op is not available at this commit" in capsys.readouterr().err

@@ -62,11 +62,21 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 def _cmd_machine(args: argparse.Namespace) -> int:
     from csbench import machine
+    from csbench.bridge import DriverError
     from csbench.bun import ensure_tools, npm_collection_store
+    from csbench.coreops import DATASETS
 
+    if args.dataset not in DATASETS:
+        print(f"csbench machine: unknown dataset {args.dataset!r} (have: "
+              f"{', '.join(DATASETS)})", file=sys.stderr)  # fmt: skip
+        return 2
     ensure_tools()
     target = Path(args.target) if args.target else npm_collection_store()
-    report = machine.measure(target, args.seconds, args.op, args.dataset)
+    try:
+        report = machine.measure(target, args.seconds, args.op, args.dataset)
+    except DriverError as exc:
+        print(f"csbench machine: {exc}", file=sys.stderr)
+        return 2
     print(report.to_json() if args.json else machine.render(report))
     return 0
 
