@@ -107,9 +107,34 @@ def test_merge_replaces_only_the_benchmarks_measured_again() -> None:
     assert merged.factors["other"] == old.factors["other"]
     assert merged.factors[NAME] == pytest.approx(1.75)
     assert merged.values[NAME] == [1.0, 1.5] * 6
-    assert merged.default_factor == max(calibrate.DEFAULT_FACTOR, *merged.factors.values())
+    assert merged.default_factor == calibrate.default_factor(merged.factors)
     with pytest.raises(ValueError, match="commit"):
         calibrate.merge(old, calibrate.thresholds("m", "beef", six))
+
+
+def test_default_factor_is_the_90th_percentile_at_least_2() -> None:
+    assert calibrate.default_factor({}) == calibrate.DEFAULT_FACTOR
+    assert calibrate.default_factor({"a": 1.1, "b": 1.3}) == calibrate.DEFAULT_FACTOR
+    factors = {f"b{i}": 1.0 + i for i in range(1, 20)} | {"bistable": 3708.0}  # 20 factors
+    assert calibrate.default_factor(factors) == 19.0  # the 18th of 20, not the outlier
+
+
+def test_render_families_counts_runs_and_families(tmp_path: Path) -> None:
+    three = [({NAME: v(1.0), "auth.A.track_x": v(2.0)}, {NAME: v(1.1), "auth.A.track_x": v(2.2)})]
+    old = calibrate.thresholds("m", "c0ffee", three * 3)
+    merged = calibrate.merge(old, calibrate.thresholds("m", "c0ffee", [({NAME: v(1.0)},) * 2] * 6))
+    text = calibrate.render_families(merged, tmp_path / "m.json")
+    assert "1 x 3 runs, 1 x 6 runs" in text
+    assert [line.split()[0] for line in text.splitlines()[2:]] == ["auth", "core"]
+    core = text.splitlines()[3].split()
+    assert core[1] == "1" and core[2] == "5.0%"  # measured again: no noise, the 5 % floor
+
+
+def test_thresholds_command_names_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
+    from csbench.cli import main
+
+    assert main(["thresholds", "--machine", "no-such-machine"]) == 2
+    assert "no-such-machine.json does not exist" in capsys.readouterr().err
 
 
 def test_twin_has_the_same_tree_under_another_hash(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ benchmarks/thresholds/<machine>.json.
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import re
@@ -31,7 +32,8 @@ from csbench.paths import project_root
 
 SAFETY = 1.5  # a threshold is this many times the A/A spread ...
 MIN_THRESHOLD = 0.05  # ... and never below 5 %
-DEFAULT_FACTOR = 2.0  # for a benchmark the calibration did not measure
+DEFAULT_FACTOR = 2.0  # for a benchmark the calibration did not measure ...
+DEFAULT_QUANTILE = 0.9  # ... or this quantile of the measured factors, if larger
 
 
 @dataclass
@@ -74,6 +76,25 @@ def by_family(factors: dict[str, float]) -> dict[str, tuple[float, float, float]
     }
 
 
+def render_families(t: Thresholds, path: Path) -> str:
+    """The file's thresholds per family: ci (pair noise) min / median / max, and the
+    history threshold (run-to-run noise) median; how many runs measured them."""
+    runs = collections.Counter(t.runs_by_benchmark.get(n, t.runs) for n in t.factors)
+    lines = [
+        f"{path}: commit {t.commit[:8]}, {t.created}; benchmarks by calibration runs: "
+        + ", ".join(f"{count} x {r} runs" for r, count in sorted(runs.items())),
+        f"{'family':<10} {'benchmarks':>10}  ci threshold min / median / max   history median",
+    ]
+    history = by_family(t.history_factors)
+    for family, (low, mid, high) in by_family(t.factors).items():
+        count = sum(1 for n in t.factors if n.split(".", 1)[0] == family)
+        hist = f"{history[family][1]:.1%}" if family in history else "-"
+        lines.append(
+            f"{family:<10} {count:>10}  {low:7.1%} / {mid:7.1%} / {high:7.1%}      {hist:>9}"
+        )
+    return "\n".join(lines)
+
+
 def thresholds_file(machine: str, root: Path | None = None) -> Path:
     return (root or project_root() / "benchmarks" / "thresholds") / f"{machine}.json"
 
@@ -108,6 +129,16 @@ def pair_noise(pairs: list[Pair]) -> dict[str, float]:
     return out
 
 
+def default_factor(factors: dict[str, float]) -> float:
+    """The factor of a benchmark the calibration did not measure: the 90th percentile
+    (nearest rank) of the measured ones, at least DEFAULT_FACTOR. Not the largest: one
+    bistable benchmark (2,471x between twins) would switch the guard off for the rest."""
+    ranked = sorted(factors.values())
+    if not ranked:
+        return DEFAULT_FACTOR
+    return max(DEFAULT_FACTOR, ranked[math.ceil(DEFAULT_QUANTILE * len(ranked)) - 1])
+
+
 def _factors(spread: dict[str, float]) -> dict[str, float]:
     return {n: round(1.0 + max(MIN_THRESHOLD, SAFETY * s), 4) for n, s in spread.items()}
 
@@ -123,7 +154,7 @@ def thresholds(machine: str, commit: str, pairs: list[Pair]) -> Thresholds:
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         noise={n: round(s, 4) for n, s in spread.items()},
         factors=factors,
-        default_factor=max([DEFAULT_FACTOR, *factors.values()]),
+        default_factor=default_factor(factors),
         pair_noise={n: round(s, 4) for n, s in twins.items()},
         history_factors=_factors(spread),
         values={n: [float(f"{r[n][0]:.6g}") for pair in pairs for r in pair] for n in spread},
@@ -155,7 +186,7 @@ def merge(old: Thresholds, new: Thresholds) -> Thresholds:
         created=new.created,
         noise=updated(old.noise, new.noise),
         factors=factors,
-        default_factor=max([DEFAULT_FACTOR, *factors.values()]),
+        default_factor=default_factor(factors),
         pair_noise=updated(old.pair_noise, new.pair_noise),
         history_factors=updated(old.history_factors, new.history_factors),
         values=updated(old.values, new.values),
@@ -177,5 +208,7 @@ def load(machine: str, root: Path | None = None) -> Thresholds | None:
     path = thresholds_file(machine, root)
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
-    return Thresholds(**data)
+    t = Thresholds(**json.loads(path.read_text()))
+    if t.factors:  # files written under the earlier rule (the largest factor) too
+        t.default_factor = default_factor(t.factors)
+    return t

@@ -137,6 +137,19 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_thresholds(args: argparse.Namespace) -> int:
+    from csbench import calibrate
+
+    machine = args.machine or asvconf.ensure_machine(None)
+    path = calibrate.thresholds_file(machine)
+    thresholds = calibrate.load(machine)
+    if thresholds is None:
+        _log(f"csbench thresholds: {path} does not exist (csbench calibrate --machine {machine})")
+        return 2
+    print(calibrate.render_families(thresholds, path))
+    return 0
+
+
 def _cmd_publish(args: argparse.Namespace) -> int:
     from csbench import site
     from csbench import targets as tg
@@ -262,6 +275,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         action="store_true",
         help="replace only the measured benchmarks' figures in the existing file (same commit)",
     )
+    thr = sub.add_parser("thresholds", help="the calibrated thresholds per family, from the file")
+    thr.add_argument("--machine", help="asv machine name (default: the host name)")
     pwr = sub.add_parser(
         "power", help="detection power: does ci flag an injected slowdown, and not A/A?"
     )
@@ -285,4 +300,5 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         "builds": _cmd_builds,
         "ci": _cmd_ci,
         "calibrate": _cmd_calibrate,
+        "thresholds": _cmd_thresholds,
     }

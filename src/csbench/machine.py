@@ -3,11 +3,12 @@
 One driver runs, in turn, a batch of a core op (find_by_id at 10,000 documents by
 default) and pointer chases over a small working set (L2-resident) and a large one (the
 size of a Collection Store dataset, beyond L2): each hop of a chase is one dependent load,
-so its time is the memory latency at that size. On a dedicated machine both chases are
-steady; when other tenants share the host's last-level cache, the large chase's latency
-swings several-fold over seconds and the op's batch times follow it (Spearman rank
-correlation). Separate processes then meet different stretches, which bounds how closely
-two figures taken at different times can agree (asv's processes, time_ against track_).
+so its time is the memory latency at that size. Where nothing else uses the cache, both
+chases should be steady; on this shared VM the large chase's latency swings 3-4.5x within
+a minute (p95 / p5) and the op's batch times follow it (Spearman rank correlation about
++0.6), presumably as other tenants of the host take the last-level cache. Separate
+processes then meet different stretches, which bounds how closely two figures taken at
+different times can agree (asv's processes, time_ against track_).
 """
 
 from __future__ import annotations
