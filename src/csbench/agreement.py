@@ -45,7 +45,7 @@ def commit_hashes(results_dir: Path, machine: str) -> list[str]:
     dated: dict[str, int] = {}
     for path in (results_dir / machine).glob("*.json"):
         if path.name != "machine.json":
-            data = tg._load_result_file(path)
+            data = tg.load_result_file(path)
             dated[data["commit_hash"]] = data.get("date") or 0
     return sorted(dated, key=lambda h: (dated[h], h))
 

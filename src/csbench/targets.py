@@ -161,7 +161,8 @@ def machines(results_dir: Path) -> list[str]:
     return sorted(p.parent.name for p in results_dir.glob("*/machine.json"))
 
 
-def _load_result_file(path: Path) -> dict[str, Any]:
+def load_result_file(path: Path) -> dict[str, Any]:
+    """One asv result file, with ``by_benchmark``: benchmark -> {column: value}."""
     data = json.loads(path.read_text())
     columns = data["result_columns"]
     data["by_benchmark"] = {
@@ -191,7 +192,7 @@ def load_commit_results(
             f"(have: {', '.join(known) or 'none'})"
         )
     files = [
-        _load_result_file(p)
+        load_result_file(p)
         for p in sorted((results_dir / machine).glob("*.json"))
         if p.name != "machine.json"
     ]
