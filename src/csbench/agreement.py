@@ -40,16 +40,6 @@ class Row:
         return None if self.ratio is None else abs(self.ratio - 1.0) <= tolerance
 
 
-def commit_hashes(results_dir: Path, machine: str) -> list[str]:
-    """Every commit with results on ``machine``, oldest first (by commit date)."""
-    dated: dict[str, int] = {}
-    for path in (results_dir / machine).glob("*.json"):
-        if path.name != "machine.json":
-            data = tg.load_result_file(path)
-            dated[data["commit_hash"]] = data.get("date") or 0
-    return sorted(dated, key=lambda h: (dated[h], h))
-
-
 def row(results: tg.CommitResults, op: str, dataset: str) -> Row:
     params = {"op": op, "dataset": dataset}
     time_us, why_time = tg.measured(results, TIME, params, "us")
@@ -66,14 +56,14 @@ def rows(
     op: str = "find_by_id",
     dataset: str = "small-10000",
 ) -> tuple[str, list[Row]]:
-    """The machine and a row per commit (only ``commit``'s when given)."""
-    first = tg.load_commit_results(results_dir, machine, commit)
+    """The machine and a row per commit, oldest first (only ``commit``'s when given)."""
     if commit is not None:
-        return first.machine, [row(first, op, dataset)]
-    hashes = commit_hashes(results_dir, first.machine)
-    return first.machine, [
-        row(tg.load_commit_results(results_dir, first.machine, h), op, dataset) for h in hashes
-    ]
+        one = tg.load_commit_results(results_dir, machine, commit)
+        return one.machine, [row(one, op, dataset)]
+    machine, every = tg.all_commit_results(results_dir, machine)
+    if not every:
+        raise tg.ResultsNotFound(f"{results_dir / machine}: no result files")
+    return machine, [row(results, op, dataset) for results in every]
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -205,21 +205,13 @@ def first_break(points: list[Point]) -> Point | None:
 def _series(
     results_dir: Path, machine: str, target_list: list[tg.Target]
 ) -> tuple[list[tg.CommitResults], dict[str, list[Point]]]:
-    files = sorted((results_dir / machine).glob("*.json"))
-    commits: dict[str, int] = {}
-    for path in files:
-        if path.name == "machine.json":
-            continue
-        data = json.loads(path.read_text())
-        commits[data["commit_hash"]] = data.get("date") or 0
-    ordered = sorted(commits, key=lambda c: commits[c])
-    per_commit = [tg.load_commit_results(results_dir, machine, c) for c in ordered]
+    _, per_commit = tg.all_commit_results(results_dir, machine)
     series: dict[str, list[Point]] = {}
     for t in target_list:
         pts = []
         for res in per_commit:
             v = tg.evaluate(t, res)
-            pts.append(Point(res.commit, commits[res.commit], v.value, v.status))
+            pts.append(Point(res.commit, res.date or 0, v.value, v.status))
         series[t.id] = pts
     return per_commit, series
 

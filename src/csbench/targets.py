@@ -161,7 +161,7 @@ def machines(results_dir: Path) -> list[str]:
     return sorted(p.parent.name for p in results_dir.glob("*/machine.json"))
 
 
-def load_result_file(path: Path) -> dict[str, Any]:
+def _load_result_file(path: Path) -> dict[str, Any]:
     """One asv result file, with ``by_benchmark``: benchmark -> {column: value}."""
     data = json.loads(path.read_text())
     columns = data["result_columns"]
@@ -171,14 +171,10 @@ def load_result_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_commit_results(
-    results_dir: Path,
-    machine: str | None = None,
-    commit: str | None = None,
-    resolve: Callable[[str], str] | None = None,
-) -> CommitResults:
-    """Results of ``commit`` (hash prefix, or any rev ``resolve`` turns into a hash; default:
-    the newest commit) on ``machine`` (default: the only machine in ``results_dir``)."""
+def _result_files(
+    results_dir: Path, machine: str | None, allow_empty: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    """The machine (default: the only one in ``results_dir``) and its result files."""
     known = machines(results_dir)
     if machine is None:
         if len(known) != 1:
@@ -192,12 +188,40 @@ def load_commit_results(
             f"(have: {', '.join(known) or 'none'})"
         )
     files = [
-        load_result_file(p)
+        _load_result_file(p)
         for p in sorted((results_dir / machine).glob("*.json"))
         if p.name != "machine.json"
     ]
-    if not files:
+    if not files and not allow_empty:
         raise ResultsNotFound(f"{results_dir / machine}: no result files")
+    return machine, files
+
+
+def _commit_results(
+    machine: str, files: list[dict[str, Any]], chosen: dict[str, Any], meta: dict[str, Any]
+) -> CommitResults:
+    """The results of ``chosen``'s commit, merged over every file of that commit."""
+    merged: dict[str, dict[str, Any]] = {}
+    for data in files:
+        if data["commit_hash"] == chosen["commit_hash"]:
+            merged.update(data["by_benchmark"])
+    return CommitResults(machine, chosen["commit_hash"], chosen.get("date"), merged, meta)
+
+
+def _benchmarks_meta(results_dir: Path) -> dict[str, Any]:
+    meta_file = results_dir / "benchmarks.json"
+    return json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+
+
+def load_commit_results(
+    results_dir: Path,
+    machine: str | None = None,
+    commit: str | None = None,
+    resolve: Callable[[str], str] | None = None,
+) -> CommitResults:
+    """Results of ``commit`` (hash prefix, or any rev ``resolve`` turns into a hash; default:
+    the newest commit) on ``machine`` (default: the only machine in ``results_dir``)."""
+    machine, files = _result_files(results_dir, machine)
     if commit is None:
         chosen = max(files, key=lambda d: d.get("date") or 0)
     else:
@@ -213,13 +237,21 @@ def load_commit_results(
         if len(hashes) > 1:
             raise ResultsNotFound(f"commit {commit} is ambiguous: {', '.join(sorted(hashes))}")
         chosen = matches[0]
-    merged: dict[str, dict[str, Any]] = {}
+    return _commit_results(machine, files, chosen, _benchmarks_meta(results_dir))
+
+
+def all_commit_results(
+    results_dir: Path, machine: str | None = None
+) -> tuple[str, list[CommitResults]]:
+    """The machine and the results of each of its commits, oldest first (by commit date;
+    none when it has no result files); each result file is read once."""
+    machine, files = _result_files(results_dir, machine, allow_empty=True)
+    meta = _benchmarks_meta(results_dir)
+    first: dict[str, dict[str, Any]] = {}
     for data in files:
-        if data["commit_hash"] == chosen["commit_hash"]:
-            merged.update(data["by_benchmark"])
-    meta_file = results_dir / "benchmarks.json"
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    return CommitResults(machine, chosen["commit_hash"], chosen.get("date"), merged, meta)
+        first.setdefault(data["commit_hash"], data)
+    ordered = sorted(first.values(), key=lambda d: (d.get("date") or 0, d["commit_hash"]))
+    return machine, [_commit_results(machine, files, chosen, meta) for chosen in ordered]
 
 
 @dataclass(frozen=True)
