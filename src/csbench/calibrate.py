@@ -206,9 +206,13 @@ def save(t: Thresholds, path: Path) -> Path:
 def load(machine: str, root: Path | None = None) -> Thresholds | None:
     """The machine's calibrated thresholds, or None if it was never calibrated."""
     path = thresholds_file(machine, root)
-    if not path.is_file():
-        return None
+    return read(path) if path.is_file() else None
+
+
+def read(path: Path) -> Thresholds:
+    """A thresholds file; the default factor follows the current rule (default_factor),
+    also for files written under the earlier one (the largest factor)."""
     t = Thresholds(**json.loads(path.read_text()))
-    if t.factors:  # files written under the earlier rule (the largest factor) too
+    if t.factors:
         t.default_factor = default_factor(t.factors)
     return t

@@ -4,7 +4,6 @@ and its measured detection power."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,9 +42,7 @@ def _cmd_ci(args: argparse.Namespace) -> int:
     ensure_tools()
     machine = asvconf.ensure_machine(args.machine)
     thresholds = (
-        calibrate.Thresholds(**json.loads(Path(args.thresholds).read_text()))
-        if args.thresholds
-        else calibrate.load(machine)
+        calibrate.read(Path(args.thresholds)) if args.thresholds else calibrate.load(machine)
     )
     if thresholds is None:
         _log(
@@ -112,9 +109,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     saved = thresholds
     if args.merge and path.is_file():
         try:
-            saved = calibrate.merge(
-                calibrate.Thresholds(**json.loads(path.read_text())), thresholds
-            )
+            saved = calibrate.merge(calibrate.read(path), thresholds)
         except ValueError as exc:  # keep the new calibration: it took a while
             aside = calibrate.save(thresholds, path.with_name(f"{path.stem}.unmerged.json"))
             _log(f"csbench calibrate: {path}: {exc}; this calibration is in {aside}")
