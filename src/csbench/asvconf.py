@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from csbench import atomic
 from csbench.paths import project_root
 
 PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
@@ -43,11 +44,7 @@ def derived_config(repo: str | None = None, name: str = "run", **overrides: Any)
     for key in ("build_command", "install_command", "uninstall_command"):
         conf[key] = [cmd.replace("{conf_dir}", str(root)) for cmd in conf[key]]
     out = root / ".asv" / f"{name}.conf.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(conf, indent=2) + "\n")
-    tmp.replace(out)
-    return out
+    return atomic.write_json(out, conf, indent=2)
 
 
 def git_env(base: dict[str, str] | None = None) -> dict[str, str]:

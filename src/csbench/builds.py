@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from csbench import atomic
 from csbench.build import BUILD_INFO, BuildError
 from csbench.checkout import built_commit
 
@@ -66,10 +67,8 @@ def read_report(path: Path) -> dict[str, BuildRecord]:
 
 
 def write_report(path: Path, records: dict[str, BuildRecord]) -> None:
-    tmp = path.with_suffix(".tmp")
     lines = [json.dumps(asdict(r)) for r in records.values()]  # in the order built
-    tmp.write_text("".join(f"{line}\n" for line in lines))
-    tmp.replace(path)
+    atomic.write_text(path, "".join(f"{line}\n" for line in lines))
 
 
 def build_one(repo: str, record: BuildRecord, scratch: Path) -> BuildRecord:

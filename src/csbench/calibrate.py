@@ -27,6 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from csbench import atomic
 from csbench.compare import Sample, benchmark_of
 from csbench.paths import project_root
 
@@ -196,11 +197,7 @@ def merge(old: Thresholds, new: Thresholds) -> Thresholds:
 
 def save(t: Thresholds, path: Path) -> Path:
     """Write atomically (a half-written thresholds file is never left behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(t), indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic.write_json(path, asdict(t), indent=1, sort_keys=True)
 
 
 def load(machine: str, root: Path | None = None) -> Thresholds | None:

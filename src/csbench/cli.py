@@ -9,6 +9,7 @@ from pathlib import Path
 
 from csbench import asvconf, cli_history, cli_load
 from csbench.config import configured_repo
+from csbench.errors import UsageError
 from csbench.paths import project_root
 
 
@@ -217,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(argv)
+    try:
+        return _dispatch(args, rest)
+    except UsageError as exc:
+        print(f"csbench {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
     if args.command == "run":
         return _cmd_run(args, rest)
     if args.command == "asv":

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from csbench import asvconf
+from csbench import asvconf, atomic
 from csbench import paired_settings as paired
 from csbench.config import configured_repo
 from csbench.paths import project_root
@@ -57,7 +57,7 @@ def _cmd_ci(args: argparse.Namespace) -> int:
     text = ci.markdown(result, args.site_url)
     print(text)
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        atomic.write_text(args.output, text + "\n")
     return result.exit_code
 
 

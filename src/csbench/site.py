@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from csbench import calibrate
+from csbench import atomic, calibrate
 from csbench import targets as tg
 from csbench.builds import REPORT_NAME, read_report
 from csbench.bun import npm_install
@@ -108,7 +108,7 @@ def vendor(html_dir: Path, modules: Path) -> list[str]:
         if left:
             raise SiteError(f"{page}: still loads from {left[0]} (add it to CDN_FILES)")
         if text != original:
-            page.write_text(text)
+            atomic.write_text(page, text)
             rewritten.append(page.name)
     return rewritten
 
@@ -122,7 +122,7 @@ def add_nav_link(index: Path) -> None:
     if anchor not in text:
         raise SiteError(f"{index}: asv's navigation bar not found (looked for {anchor!r})")
     links = '<li><a href="targets.html">Targets</a></li><li><a href="builds.html">Builds</a></li>'
-    index.write_text(text.replace(anchor, links + anchor))
+    atomic.write_text(index, text.replace(anchor, links + anchor))
 
 
 @dataclass(frozen=True)
@@ -315,9 +315,7 @@ def drop_unmeasured(html_dir: Path) -> list[str]:
     gone = [name for name in data["benchmarks"] if not (summary / f"{name}.json").is_file()]
     for name in gone:
         del data["benchmarks"][name]
-    tmp = index.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(index)
+    atomic.write_text(index, json.dumps(data))
     return gone
 
 
@@ -326,15 +324,11 @@ def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None
     drop_unmeasured(html_dir)
     rewritten = vendor(html_dir, ensure_assets())
     add_nav_link(html_dir / "index.html")
-    _write(html_dir / "targets.html", targets_page(results_dir, tg.load_targets(), thresholds_dir))
-    _write(html_dir / "builds.html", builds_page(results_dir / REPORT_NAME))
+    atomic.write_text(
+        html_dir / "targets.html", targets_page(results_dir, tg.load_targets(), thresholds_dir)
+    )
+    atomic.write_text(html_dir / "builds.html", builds_page(results_dir / REPORT_NAME))
     return rewritten
-
-
-def _write(page: Path, text: str) -> None:
-    tmp = page.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(page)
 
 
 CHECK_SCRIPT = Path(__file__).with_name("site_check.mjs")
