@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from csbench import yamlfile
 from csbench.datagen import TIERS
 from csbench.paths import project_root
 
@@ -275,13 +274,6 @@ def _where(path: Path, index: int, entry: Any) -> str:
     return f"{path}: {named or f'scenarios[{index}]'}"
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem and exc.problem_mark:
-        mark = exc.problem_mark
-        return f"{exc.problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return " ".join(str(exc).split())
-
-
 def _check_unique(seen: dict[str, tuple[Path, int]], path: Path, scenarios: list[Scenario]) -> None:
     for i, scenario in enumerate(scenarios):
         if scenario.name in seen:
@@ -297,11 +289,9 @@ def load_scenarios(path: Path | str) -> list[Scenario]:
     """Read and validate one file holding ``scenarios: [...]``."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from exc
+        data = yamlfile.load(path)
+    except yamlfile.YamlFileError as exc:
+        raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScenarioError(
             f"{path}: key 'scenarios': expected a mapping holding it, got {_type_name(data)}"

@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from csbench import yamlfile
 from csbench.paths import project_root
 
 STATISTICS = ("p50", "p95", "p99", "mean", "throughput", "peak", "share", "count")
@@ -128,9 +127,9 @@ def load_targets(path: Path | None = None) -> list[Target]:
     """Read and validate a targets file; raise TargetFileError naming file, entry and key."""
     path = path or default_targets_file()
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise TargetFileError(f"{path}: not valid YAML: {exc}") from exc
+        data = yamlfile.load(path)
+    except yamlfile.YamlFileError as exc:
+        raise TargetFileError(str(exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
         raise TargetFileError(f"{path}: key 'targets': expected a list of targets")
     targets = [_parse_entry(path, i, entry) for i, entry in enumerate(data["targets"])]
