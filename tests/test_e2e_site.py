@@ -44,6 +44,10 @@ def published(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> Pat
     machine = asvconf.ensure_machine(MACHINE)
     run = asvconf.asv(["run", f"HASHFILE:{hashfile}", "--machine", machine, *bench], config)
     assert run.returncode == 0
+    # A truncated and an empty result file: named once each, left out, the rest published.
+    stored = sorted((work / "results" / machine).glob(f"{first[:8]}-*.json"))[0]
+    (work / "results" / machine / f"{'0' * 8}-bad.json").write_text(stored.read_text()[:300])
+    (work / "results" / machine / f"{'1' * 8}-empty.json").write_text("")
     # csbench publish, with the throwaway repository's only branch.
     out = subprocess.run(
         [sys.executable, "-m", "csbench.cli", "publish", "--repo", str(repo),
@@ -51,6 +55,9 @@ def published(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> Pat
         capture_output=True, text=True,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    warnings = [line for line in out.stderr.splitlines() if "bad results file" in line]
+    assert len(warnings) == 2 and "-bad.json" in warnings[0] and "-empty.json" in warnings[1]
+    assert "Error parsing JSON" not in out.stdout  # asv itself never saw them
     return work / "html"
 
 

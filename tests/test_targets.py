@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -210,3 +212,86 @@ def test_against_another_run_judges_each_ratio_by_the_calibrated_noise(results, 
     assert outside.splitlines()[3].endswith("outside")
     uncalibrated = render_against(verdicts, others, results, other_dir, None)
     assert "not calibrated" in uncalibrated and uncalibrated.splitlines()[3].endswith("-")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            {"benchmark": "core.CoreLatency.track_p59"},
+            "no benchmark core.CoreLatency.track_p59 is defined (did you mean "
+            "core.CoreLatency.track_p99?)",
+        ),
+        ({"params": {"op": "find_by_indexed", "dataset": "small-7"}}, "'small-7' is not one of"),
+        ({"params": {"op": "find_by_indexed"}}, "missing 'dataset'"),
+        ({"params": {**VALID["params"], "colour": "red"}}, "has no param 'colour'"),
+    ],
+)
+def test_a_target_names_a_defined_benchmark_and_one_param_combination(
+    tmp_path: Path, change: dict, problem: str
+) -> None:
+    """Checked against the benchmark modules themselves (asv_runner's discovery), so a
+    misspelt target is an error of targets.yaml, not a target forever "not measured"."""
+    path = write_targets(tmp_path, VALID, {**VALID, "id": "second", **change})
+    with pytest.raises(TargetFileError) as info:
+        load_targets(path)
+    assert f"{path}: targets[1] (id 'second'): key '" in str(info.value)
+    assert problem in str(info.value)
+
+
+def test_an_empty_target_list_is_refused(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text("targets: []\n")
+    assert cli.main(["targets", "--results", str(FIXTURE_RESULTS), "--targets", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: key 'targets': empty" in err
+
+
+def test_strict_fails_when_a_target_could_not_be_judged_because_its_benchmark_failed(
+    tmp_path: Path, capsys
+) -> None:
+    """find_range failed its checks in the fixture run; txn_commit was skipped (no area)."""
+    failed = {**VALID, "params": {"op": "find_range", "dataset": "small-1000"}}
+    skipped = {**VALID, "params": {"op": "txn_commit", "dataset": "small-1000"}}
+    for entry, strict_code in ((failed, 1), (skipped, 0)):
+        path = write_targets(tmp_path, entry)
+        base = ["targets", "--results", str(FIXTURE_RESULTS), "--targets", str(path)]
+        assert cli.main(base) == 0
+        assert cli.main([*base, "--strict"]) == strict_code, entry["params"]
+    assert "benchmark failed at this commit" in capsys.readouterr().out
+
+
+def test_a_bad_results_file_is_named_and_skipped(tmp_path: Path) -> None:
+    """A truncated and an empty file beside a stored commit's real results: `targets` and
+    `agreement` name each in one warning line and judge the commit as before."""
+    stored_results = Path(__file__).parents[1] / "results"
+    machine = "xeon-2core-24g"
+    files = sorted((stored_results / machine).glob("*.json"))
+    clean, broken = tmp_path / "clean", tmp_path / "broken"
+    for root in (clean, broken):
+        (root / machine).mkdir(parents=True)
+        shutil.copy(stored_results / "benchmarks.json", root)
+        for f in files[:3]:  # machine.json and two commits
+            shutil.copy(f, root / machine)
+        shutil.copy(stored_results / machine / "machine.json", root / machine)
+    commits = [f for f in files[:3] if f.name != "machine.json"]
+    truncated = broken / machine / commits[1].name
+    truncated.write_text(commits[1].read_text()[:500])
+    empty = broken / machine / "0000000a-virtualenv-py3.11.json"
+    empty.write_text("")
+    commit = commits[0].name[:8]
+
+    def csbench(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "csbench.cli", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+    for command in (["targets", "--commit", commit], ["agreement", "--commit", commit]):
+        ok = csbench(*command, "--results", str(clean))
+        out = csbench(*command, "--results", str(broken))
+        assert ok.returncode == out.returncode == 0, out.stderr
+        assert out.stdout == ok.stdout and ok.stderr == ""
+        warnings = out.stderr.splitlines()
+        assert len(warnings) == 2, out.stderr
+        assert str(empty) in warnings[0] and str(truncated) in warnings[1]
+    newest = csbench("targets", "--results", str(broken))
+    assert newest.returncode == 0 and newest.stderr.count("skipped a bad results file") == 2

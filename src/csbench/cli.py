@@ -145,7 +145,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         print(tg.render_json(verdicts, results))
     else:
         print(tg.render_text(verdicts, results, markdown=args.format == "markdown"))
-    failed = any(v.status == "fail" for v in verdicts)
+    failed = any(v.status == "fail" or v.unjudged_by_failure for v in verdicts)
     return 1 if args.strict and failed else 0
 
 
@@ -197,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     tgt.add_argument("--commit", help="hash prefix or revision (default: the newest results)")
     tgt.add_argument("--machine", help="asv machine name (default: the only one in results/)")
     tgt.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    tgt.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    tgt.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a target fails or could not be judged because its benchmark failed",
+    )
     tgt.add_argument("--targets", help="targets file (default: benchmarks/targets.yaml)")
     tgt.add_argument(
         "--results",

@@ -10,18 +10,17 @@ whether two results differ at all (asv.commands.compare._is_result_better).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asv.commands.compare import _is_result_better, unroll_result
-from asv.results import iter_results_for_machine_and_hash
+from asv.commands.compare import _is_result_better
+
+from csbench import results as stored
+from csbench.results import Sample
 
 # Series where a higher value is better (asv assumes lower is better everywhere).
 HIGHER_IS_BETTER = ("load.LoadScenario.track_max_users",)
-
-Sample = tuple[float | None, Any, Any]  # value, stats, samples
 
 
 @dataclass(frozen=True)
@@ -47,21 +46,9 @@ def _number(v: float | None) -> bool:
 
 
 def commit_results(results_dir: Path, machine: str, commit: str) -> dict[str, Sample]:
-    """Every result of ``commit`` (full hash) on ``machine``, keyed by asv's display name."""
-    out: dict[str, Sample] = {}
-    for result in iter_results_for_machine_and_hash(str(results_dir), machine, commit):
-        for key in result.get_all_result_keys():
-            params = result.get_result_params(key)
-            rows: Iterator[tuple[str, Any, Any, Any]] = unroll_result(
-                key,
-                params,
-                result.get_result_value(key, params),
-                result.get_result_stats(key, params),
-                result.get_result_samples(key, params),
-            )
-            for name, value, stats, samples in rows:
-                out[name] = (value, stats, samples)
-    return out
+    """Every result of ``commit`` (full hash) on ``machine``, keyed by asv's display name
+    (a bad result file is named in a warning line and skipped: csbench.results)."""
+    return stored.commit_samples(results_dir, machine, commit)
 
 
 def benchmark_of(name: str) -> str:

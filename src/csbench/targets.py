@@ -8,18 +8,24 @@ exist at that commit), failed, or was not run.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asv.results import Results
+
+from csbench import results as stored
 from csbench import yamlfile
 from csbench.paths import project_root
 
+BENCHMARK_FAILED = "benchmark failed at this commit"
 STATISTICS = ("p50", "p95", "p99", "mean", "throughput", "peak", "share", "count")
 DIRECTIONS = ("below", "above")
 UNITS = ("ms", "us", "MB/s", "GB", "MB", "%", "users")
@@ -123,8 +129,58 @@ def _parse_entry(path: Path, index: int, entry: Any) -> Target:
     return Target(**{k: entry[k] for k in _REQUIRED}, params=dict(params))
 
 
-def load_targets(path: Path | None = None) -> list[Target]:
-    """Read and validate a targets file; raise TargetFileError naming file, entry and key."""
+# benchmark name -> (param names, each param's values as asv stores them: repr strings)
+Definitions = dict[str, tuple[list[str], list[list[str]]]]
+
+
+def benchmark_definitions(benchmark_dir: Path | None = None) -> Definitions:
+    """Every benchmark the suite defines, by asv_runner's own discovery of ``benchmark_dir``
+    (default: benchmarks/); TargetFileError when a module cannot be imported."""
+    from asv_runner.discovery import disc_benchmarks
+
+    root = (benchmark_dir or project_root() / "benchmarks").resolve()
+    sys.path.insert(0, str(root.parent))
+    try:
+        found = list(disc_benchmarks(str(root)))
+    except Exception as exc:
+        raise TargetFileError(f"{root}: cannot discover the benchmarks: {exc}") from exc
+    finally:
+        sys.path.remove(str(root.parent))
+    return {b.name: (list(b.param_names), [list(p) for p in b.params]) for b in found}
+
+
+def _check_defined(path: Path, index: int, target: Target, defined: Definitions) -> None:
+    """The target names a benchmark the suite defines and exactly one of its param
+    combinations."""
+    entry = asdict(target)
+    if target.benchmark not in defined:
+        near = difflib.get_close_matches(target.benchmark, defined, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise _entry_error(
+            path, index, entry, "benchmark", f"no benchmark {target.benchmark} is defined{hint}"
+        )
+    names, values = defined[target.benchmark]
+    for name in target.params:
+        if name not in names:
+            have = ", ".join(names) or "none"
+            raise _entry_error(
+                path, index, entry, "params", f"{target.benchmark} has no param {name!r} "
+                f"(params: {have})"
+            )  # fmt: skip
+    for name, choices in zip(names, values, strict=True):
+        if name not in target.params:
+            raise _entry_error(path, index, entry, "params", f"missing {name!r} (one of "
+                               f"{', '.join(choices)})")  # fmt: skip
+        if not any(_param_matches(c, target.params[name]) for c in choices):
+            raise _entry_error(
+                path, index, entry, "params", f"{name}: {target.params[name]!r} is not one of "
+                f"{', '.join(choices)}"
+            )  # fmt: skip
+
+
+def load_targets(path: Path | None = None, defined: Definitions | None = None) -> list[Target]:
+    """Read and validate a targets file (against the benchmarks ``defined``, default: the
+    suite's own); raise TargetFileError naming file, entry and key."""
     path = path or default_targets_file()
     try:
         data = yamlfile.load(path)
@@ -132,7 +188,12 @@ def load_targets(path: Path | None = None) -> list[Target]:
         raise TargetFileError(str(exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
         raise TargetFileError(f"{path}: key 'targets': expected a list of targets")
+    if not data["targets"]:
+        raise TargetFileError(f"{path}: key 'targets': empty; a gate with no target passes")
     targets = [_parse_entry(path, i, entry) for i, entry in enumerate(data["targets"])]
+    defined = benchmark_definitions() if defined is None else defined
+    for i, target in enumerate(targets):
+        _check_defined(path, i, target, defined)
     seen: set[str] = set()
     for i, target in enumerate(targets):
         if target.id in seen:
@@ -148,32 +209,23 @@ class CommitResults:
     machine: str
     commit: str
     date: int | None
-    results: dict[str, dict[str, Any]]  # benchmark -> {column: value}
+    results: dict[str, dict[str, Any]]  # benchmark -> {"result": [...], "params": [...]}
     benchmarks: dict[str, Any]  # results/benchmarks.json
 
 
 class ResultsNotFound(LookupError):
-    """No results for the machine or commit asked for."""
+    """No results for the machine or commit asked for, or unreadable ones."""
 
 
 def machines(results_dir: Path) -> list[str]:
-    return sorted(p.parent.name for p in results_dir.glob("*/machine.json"))
-
-
-def _load_result_file(path: Path) -> dict[str, Any]:
-    """One asv result file, with ``by_benchmark``: benchmark -> {column: value}."""
-    data = json.loads(path.read_text())
-    columns = data["result_columns"]
-    data["by_benchmark"] = {
-        name: dict(zip(columns, row, strict=False)) for name, row in data["results"].items()
-    }
-    return data
+    return stored.machines(results_dir)
 
 
 def _result_files(
     results_dir: Path, machine: str | None, allow_empty: bool = False
-) -> tuple[str, list[dict[str, Any]]]:
-    """The machine (default: the only one in ``results_dir``) and its result files."""
+) -> tuple[str, list[Results]]:
+    """The machine (default: the only one in ``results_dir``) and its readable result
+    files (each unreadable one is named in a warning line and skipped)."""
     known = machines(results_dir)
     if machine is None:
         if len(known) != 1:
@@ -186,30 +238,28 @@ def _result_files(
             f"{results_dir}: no results for machine {machine!r} "
             f"(have: {', '.join(known) or 'none'})"
         )
-    files = [
-        _load_result_file(p)
-        for p in sorted((results_dir / machine).glob("*.json"))
-        if p.name != "machine.json"
-    ]
+    files = stored.read_machine(results_dir, machine)
     if not files and not allow_empty:
-        raise ResultsNotFound(f"{results_dir / machine}: no result files")
+        raise ResultsNotFound(f"{results_dir / machine}: no readable result files")
     return machine, files
 
 
 def _commit_results(
-    machine: str, files: list[dict[str, Any]], chosen: dict[str, Any], meta: dict[str, Any]
+    machine: str, files: list[Results], chosen: Results, meta: dict[str, Any]
 ) -> CommitResults:
     """The results of ``chosen``'s commit, merged over every file of that commit."""
     merged: dict[str, dict[str, Any]] = {}
     for data in files:
-        if data["commit_hash"] == chosen["commit_hash"]:
-            merged.update(data["by_benchmark"])
-    return CommitResults(machine, chosen["commit_hash"], chosen.get("date"), merged, meta)
+        if data.commit_hash == chosen.commit_hash:
+            merged.update(stored.by_benchmark(data))
+    return CommitResults(machine, chosen.commit_hash, chosen.date, merged, meta)
 
 
 def _benchmarks_meta(results_dir: Path) -> dict[str, Any]:
-    meta_file = results_dir / "benchmarks.json"
-    return json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    try:
+        return stored.benchmarks_meta(results_dir)
+    except stored.ResultsError as exc:
+        raise ResultsNotFound(str(exc)) from None
 
 
 def load_commit_results(
@@ -220,23 +270,24 @@ def load_commit_results(
 ) -> CommitResults:
     """Results of ``commit`` (hash prefix, or any rev ``resolve`` turns into a hash; default:
     the newest commit) on ``machine`` (default: the only machine in ``results_dir``)."""
+    meta = _benchmarks_meta(results_dir)
     machine, files = _result_files(results_dir, machine)
     if commit is None:
-        chosen = max(files, key=lambda d: d.get("date") or 0)
+        chosen = max(files, key=lambda d: d.date or 0)
     else:
         full = (
             commit
             if re.fullmatch(r"[0-9a-f]{4,40}", commit) or resolve is None
             else resolve(commit)
         )
-        matches = [d for d in files if d["commit_hash"].startswith(full)]
-        hashes = {d["commit_hash"] for d in matches}
+        matches = [d for d in files if d.commit_hash.startswith(full)]
+        hashes = {d.commit_hash for d in matches}
         if not hashes:
             raise ResultsNotFound(f"no results for commit {commit} on machine {machine}")
         if len(hashes) > 1:
             raise ResultsNotFound(f"commit {commit} is ambiguous: {', '.join(sorted(hashes))}")
         chosen = matches[0]
-    return _commit_results(machine, files, chosen, _benchmarks_meta(results_dir))
+    return _commit_results(machine, files, chosen, meta)
 
 
 def all_commit_results(
@@ -244,12 +295,12 @@ def all_commit_results(
 ) -> tuple[str, list[CommitResults]]:
     """The machine and the results of each of its commits, oldest first (by commit date;
     none when it has no result files); each result file is read once."""
-    machine, files = _result_files(results_dir, machine, allow_empty=True)
     meta = _benchmarks_meta(results_dir)
-    first: dict[str, dict[str, Any]] = {}
+    machine, files = _result_files(results_dir, machine, allow_empty=True)
+    first: dict[str, Results] = {}
     for data in files:
-        first.setdefault(data["commit_hash"], data)
-    ordered = sorted(first.values(), key=lambda d: (d.get("date") or 0, d["commit_hash"]))
+        first.setdefault(data.commit_hash, data)
+    ordered = sorted(first.values(), key=lambda d: (d.date or 0, d.commit_hash))
     return machine, [_commit_results(machine, files, chosen, meta) for chosen in ordered]
 
 
@@ -259,6 +310,11 @@ class Verdict:
     status: str  # pass | fail | not measured
     value: float | None = None
     reason: str = ""
+
+    @property
+    def unjudged_by_failure(self) -> bool:
+        """Not judged because the benchmark failed (not because it was skipped or not run)."""
+        return self.status == "not measured" and self.reason == BENCHMARK_FAILED
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -303,7 +359,7 @@ def measured(
     values = stored["result"]
     value = values[index] if values and index < len(values) else None
     if value is None:
-        return None, "benchmark failed at this commit"
+        return None, BENCHMARK_FAILED
     if isinstance(value, float) and math.isnan(value):
         return None, "skipped: the area is missing at this commit"
     stored_unit = meta.get("unit", "")

@@ -1,0 +1,148 @@
+"""csbench's one reader of stored asv results (``results/MACHINE/*.json``), built on
+``asv.results``.
+
+A result file that cannot be read (empty, truncated, not asv's format, another machine's)
+is named in one warning line on stderr and skipped: the other commits are read as before.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from asv import util
+from asv.commands.compare import unroll_result
+from asv.results import Results
+
+Warn = Callable[[str], None]
+Sample = tuple[float | None, Any, Any]  # value, stats, samples (as asv compare unrolls them)
+SKIP_FILES = ("machine.json", "benchmarks.json")
+
+
+class ResultsError(LookupError):
+    """No usable results where they were asked for; the message says where and why."""
+
+
+def warn(message: str) -> None:
+    """The default warning: one line on stderr."""
+    print(f"csbench: {message}", file=sys.stderr, flush=True)
+
+
+def machines(results_dir: Path) -> list[str]:
+    """The machine names that have a ``machine.json`` in ``results_dir``."""
+    return sorted(p.parent.name for p in Path(results_dir).glob("*/machine.json"))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def load_file(path: Path, machine: str | None = None) -> Results:
+    """One result file; ResultsError names the file and what is wrong with it."""
+    try:
+        result = Results.load(str(path), machine_name=machine)
+        for key in result.get_all_result_keys():  # the columns asv reads lazily
+            params = result.get_result_params(key)
+            result.get_result_value(key, params)
+            result.get_result_stats(key, params)
+        if not isinstance(result.commit_hash, str):
+            raise ValueError("commit_hash is not a string")
+    except util.UserError as exc:  # asv's message already names the file
+        raise ResultsError(_one_line(exc)) from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ResultsError(f"{path}: not an asv result file: {_one_line(exc)}") from None
+    return result
+
+
+def read_machine(results_dir: Path, machine: str, on_bad: Warn = warn) -> list[Results]:
+    """Every readable result file of ``machine``, in file-name order; each unreadable one
+    is reported to ``on_bad`` in one line and skipped."""
+    out = []
+    for path in sorted((Path(results_dir) / machine).glob("*.json")):
+        if path.name in SKIP_FILES:
+            continue
+        try:
+            out.append(load_file(path, machine))
+        except ResultsError as exc:
+            on_bad(f"skipped a bad results file: {exc}")
+    return out
+
+
+def bad_files(results_dir: Path) -> list[tuple[Path, str]]:
+    """Every unreadable result file under ``results_dir`` with why (all machines)."""
+    bad: list[tuple[Path, str]] = []
+    for machine in machines(results_dir):
+        for path in sorted((Path(results_dir) / machine).glob("*.json")):
+            if path.name in SKIP_FILES:
+                continue
+            try:
+                load_file(path, machine)
+            except ResultsError as exc:
+                bad.append((path, str(exc)))
+    return bad
+
+
+def readable_copy(results_dir: Path, dest: Path, on_bad: Warn = warn) -> int:
+    """Fill ``dest`` with links to every readable file of ``results_dir`` (for ``asv
+    publish``, which reads every result file itself); returns how many were left out."""
+    found = bad_files(results_dir)
+    for _, why in found:
+        on_bad(f"skipped a bad results file: {why}")
+    bad = {path for path, _ in found}
+    for path in Path(results_dir).rglob("*"):
+        if path.is_file() and path not in bad:
+            link = dest / path.relative_to(results_dir)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path.resolve())
+    return len(bad)
+
+
+def benchmarks_meta(results_dir: Path) -> dict[str, Any]:
+    """``results_dir/benchmarks.json`` (asv's discovery: params, units), {} when absent."""
+    path = Path(results_dir) / "benchmarks.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path}: not asv's benchmarks.json: {_one_line(exc)}") from None
+    return data
+
+
+def by_benchmark(result: Results) -> dict[str, dict[str, Any]]:
+    """benchmark -> {"result": a value per parameter combination, "params": the axes}."""
+    out = {}
+    for key in result.get_all_result_keys():
+        params = result.get_result_params(key) or []
+        out[key] = {"result": result.get_result_value(key, params), "params": params}
+    return out
+
+
+def unrolled(result: Results) -> Iterator[tuple[str, Sample]]:
+    """(display name as asv prints it, (value, stats, samples)) per benchmark and params."""
+    for key in result.get_all_result_keys():
+        params = result.get_result_params(key)
+        for name, value, stats, samples in unroll_result(
+            key,
+            params,
+            result.get_result_value(key, params),
+            result.get_result_stats(key, params),
+            result.get_result_samples(key, params),
+        ):
+            yield name, (value, stats, samples)
+
+
+def commit_samples(
+    results_dir: Path, machine: str, commit: str, on_bad: Warn = warn
+) -> dict[str, Sample]:
+    """Every result of ``commit`` (full hash or prefix) on ``machine``, by display name."""
+    out: dict[str, Sample] = {}
+    for result in read_machine(results_dir, machine, on_bad):
+        if result.commit_hash.startswith(commit):
+            out.update(unrolled(result))
+    return out
