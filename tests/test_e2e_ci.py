@@ -113,15 +113,25 @@ def test_ci_paired_judges_the_core_ops_and_asv_the_rest(
     assert "None" not in section, section  # values shown in asv's units, not bare floats
 
 
-def test_calibrate_writes_thresholds(commits, tmp_path: Path) -> None:
+def test_calibrate_writes_thresholds_even_when_they_cannot_be_merged(
+    commits, tmp_path: Path
+) -> None:
+    """--merge into a file with a key it does not know: exit 2, the file is untouched, and
+    the new calibration is kept beside it, where the one line says."""
     repo, made = commits
     path = tmp_path / "thresholds.json"
+    unknown = '{"machine": "m", "commit": "c", "runs": 1, "created": "x", "colour": "red"}\n'
+    path.write_text(unknown)
     out = csbench(
         tmp_path, "calibrate", "--commit", made["original"], "--runs", "2", "--repo", str(repo),
-        "--machine", MACHINE, "--bench", BENCH[1], "--output", str(path),
+        "--machine", MACHINE, "--bench", BENCH[1], "--output", str(path), "--merge",
     )  # fmt: skip
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    data = json.loads(path.read_text())
+    assert out.returncode == 2, out.stdout[-3000:] + out.stderr[-3000:]
+    aside = tmp_path / "thresholds.unmerged.json"
+    last = out.stderr.strip().splitlines()[-1]
+    assert "key 'colour': unknown" in last and last.endswith(f"this calibration is in {aside}")
+    assert path.read_text() == unknown
+    data = json.loads(aside.read_text())
     assert data["runs"] == 2 and data["commit"] == made["original"]
     assert list(data["factors"]) == ["harness.Floor.time_noop"]
     name = "harness.Floor.time_noop"
@@ -156,6 +166,19 @@ def test_build_report_records_built_and_failed_commits(commits, tmp_path: Path) 
     bad = records[made["unbuildable"]]
     assert bad["status"] == "failed" and "package.json" in bad["error"]
     assert bad["branches"] == ["main"] and bad["subject"] == "a package.json bun cannot read"
+    # Two failed records (one marked so by hand), one retried: the other is kept.
+    lines = report.read_text().splitlines()
+    marked = json.loads(lines[0])
+    lines[0] = json.dumps({**marked, "status": "failed", "error": "marked by the test"})
+    report.write_text("\n".join(lines) + "\n")
+    out = csbench(tmp_path, *args, "--retry-failed", "--limit", "1")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stderr.count("csbench builds: ") == 1 and made["original"][:8] in out.stderr
+    again = {
+        json.loads(line)["commit"]: json.loads(line) for line in report.read_text().splitlines()
+    }
+    assert len(again) == len(made) and again[made["original"]]["status"] == "built"
+    assert again[made["unbuildable"]] == bad  # not retried, kept as it was
     out = csbench(tmp_path, *args, "--retry-failed")  # only the failed commit again
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stderr.count("csbench builds: ") == 1 and made["unbuildable"][:8] in out.stderr

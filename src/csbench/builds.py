@@ -21,6 +21,7 @@ from pathlib import Path
 from csbench import atomic
 from csbench.build import BUILD_INFO, BuildError
 from csbench.checkout import built_commit
+from csbench.errors import UsageError
 
 REPORT_NAME = "build-report.jsonl"
 LOG_FORMAT = "--format=%H%x09%cI%x09%s"
@@ -59,11 +60,23 @@ def first_parent_commits(repo: str, branches: list[str]) -> list[BuildRecord]:
     return sorted(seen.values(), key=lambda r: (r.date, order[r.commit]))
 
 
+class ReportError(UsageError):
+    """A build report line that is not a record; the message names the file and line."""
+
+
 def read_report(path: Path) -> dict[str, BuildRecord]:
     if not path.is_file():
         return {}
-    records = (BuildRecord(**json.loads(line)) for line in path.read_text().splitlines() if line)
-    return {r.commit: r for r in records}
+    records = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = BuildRecord(**json.loads(line))
+        except (ValueError, TypeError) as exc:
+            raise ReportError(f"{path}: line {number}: not a build record: {exc}") from None
+        records[record.commit] = record
+    return records
 
 
 def write_report(path: Path, records: dict[str, BuildRecord]) -> None:
@@ -97,9 +110,11 @@ def build_report(
     """Build every commit not yet in the report at ``path`` (at most ``limit`` of them);
     with ``retry_failed``, the commits it records as failed too."""
     records = read_report(path)
-    if retry_failed:
-        records = {c: r for c, r in records.items() if r.status != "failed"}
-    todo = [r for r in first_parent_commits(repo, branches) if r.commit not in records]
+    todo = [
+        r
+        for r in first_parent_commits(repo, branches)
+        if r.commit not in records or (retry_failed and records[r.commit].status == "failed")
+    ]  # a failed record stays until its commit is built again: --limit never drops one
     for i, record in enumerate(todo[:limit] if limit else todo):
         with tempfile.TemporaryDirectory(prefix="csbench-builds-") as scratch:
             done = build_one(repo, record, Path(scratch))

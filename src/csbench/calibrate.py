@@ -23,12 +23,14 @@ import json
 import math
 import re
 import statistics
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from csbench import atomic
 from csbench.compare import Sample, benchmark_of
+from csbench.errors import UsageError
 from csbench.paths import project_root
 
 SAFETY = 1.5  # a threshold is this many times the A/A spread ...
@@ -206,10 +208,68 @@ def load(machine: str, root: Path | None = None) -> Thresholds | None:
     return read(path) if path.is_file() else None
 
 
+class ThresholdsFileError(UsageError):
+    """A thresholds file that cannot be read; the message names the file and the key."""
+
+
+_FIGURES = ("noise", "factors", "pair_noise", "history_factors")  # name -> number
+_FIELDS = {f.name: f for f in fields(Thresholds)}
+
+
+def _check(path: Path, data: object) -> None:
+    if not isinstance(data, dict):
+        raise ThresholdsFileError(f"{path}: expected a JSON object")
+    for key in ("machine", "commit", "runs", "created"):
+        if key not in data:
+            raise ThresholdsFileError(f"{path}: key '{key}': missing")
+    for key, value in data.items():
+        if key not in _FIELDS:
+            raise ThresholdsFileError(f"{path}: key '{key}': unknown (known: {', '.join(_FIELDS)})")
+        if key in _FIGURES or key in ("values", "runs_by_benchmark"):
+            if not isinstance(value, dict):
+                raise ThresholdsFileError(f"{path}: key '{key}': expected an object")
+            for name, figure in value.items():
+                numbers = figure if key == "values" and isinstance(figure, list) else [figure]
+                if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
+                    raise ThresholdsFileError(f"{path}: key '{key}': {name}: not a number")
+    for key in ("factors", "history_factors"):
+        for name, factor in data.get(key, {}).items():
+            if factor < 1.0:
+                raise ThresholdsFileError(
+                    f"{path}: key '{key}': {name}: factor {factor} is below 1 (a factor is "
+                    "the ratio beyond which a change is flagged)"
+                )
+    factor = data.get("default_factor", DEFAULT_FACTOR)
+    if not isinstance(factor, int | float) or not math.isfinite(factor) or factor < 1.0:
+        raise ThresholdsFileError(f"{path}: key 'default_factor': {factor!r} is not a factor")
+    if not isinstance(data["runs"], int) or data["runs"] < 1:
+        raise ThresholdsFileError(f"{path}: key 'runs': {data['runs']!r} is not a count")
+
+
 def read(path: Path) -> Thresholds:
     """A thresholds file; the default factor follows the current rule (default_factor),
-    also for files written under the earlier one (the largest factor)."""
-    t = Thresholds(**json.loads(path.read_text()))
+    also for files written under the earlier one (the largest factor).
+    ThresholdsFileError names the file and key of anything malformed."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ThresholdsFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ThresholdsFileError(f"{path}: not JSON: {exc}") from None
+    _check(path, data)
+    t = Thresholds(**data)
     if t.factors:
         t.default_factor = default_factor(t.factors)
     return t
+
+
+def save_aside(t: Thresholds, path: Path) -> Path:
+    """Keep a calibration that could not go to ``path``: beside it as
+    ``STEM.unmerged.json``, else in the temporary directory; returns where it went."""
+    try:
+        return save(t, path.with_name(f"{path.stem}.unmerged.json"))
+    except OSError:
+        stamp = t.created.replace(":", "")
+        return save(
+            t, Path(tempfile.gettempdir()) / f"csbench-calibration-{t.machine}-{stamp}.json"
+        )

@@ -106,15 +106,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         _log(f"csbench calibrate: {exc}")
         return 3
     path = Path(args.output) if args.output else calibrate.thresholds_file(machine)
-    saved = thresholds
-    if args.merge and path.is_file():
-        try:
-            saved = calibrate.merge(calibrate.read(path), thresholds)
-        except ValueError as exc:  # keep the new calibration: it took a while
-            aside = calibrate.save(thresholds, path.with_name(f"{path.stem}.unmerged.json"))
-            _log(f"csbench calibrate: {path}: {exc}; this calibration is in {aside}")
-            return 2
-    calibrate.save(saved, path)
+    try:  # a finished calibration (up to an hour of runs) is always written somewhere
+        merging = args.merge and path.is_file()
+        saved = calibrate.merge(calibrate.read(path), thresholds) if merging else thresholds
+        calibrate.save(saved, path)
+    except (ValueError, OSError, calibrate.ThresholdsFileError) as exc:
+        aside = calibrate.save_aside(thresholds, path)
+        why = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        _log(f"csbench calibrate: {why}; this calibration is in {aside}")
+        return 2
     noisy = sorted(thresholds.pair_noise.items(), key=lambda kv: -kv[1])[:10]
     merged = f" (merged: {len(saved.factors)} in the file)" if saved is not thresholds else ""
     count = len(thresholds.factors)
