@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
-from csbench import asvconf, cli_history, cli_load
+from csbench import asvconf, cli_history, cli_load, git
+from csbench.argtypes import Parser, non_negative_float, positive_float
 from csbench.config import configured_repo
 from csbench.errors import UsageError
 from csbench.paths import project_root
@@ -26,11 +28,18 @@ def _cmd_setup(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
     from csbench.bun import ensure_tools
 
+    repo = configured_repo(args.repo)
+    if repo:  # bad input is one line, before asv writes anything
+        git.check_range(git.check_repo(repo), args.range)
     ensure_tools()
     machine = asvconf.ensure_machine(args.machine)
-    overrides = {"results_dir": str(Path(args.results).resolve())} if args.results else {}
-    config = asvconf.derived_config(configured_repo(args.repo), **overrides)
-    return asvconf.asv(["run", args.range, "--machine", machine, *rest], config).returncode
+    results = Path(args.results).resolve() if args.results else project_root() / "results"
+    config = asvconf.derived_config(repo, results_dir=str(results))
+    fresh = not (results / machine).exists()
+    code = asvconf.asv(["run", args.range, "--machine", machine, *rest], config).returncode
+    if fresh and [p.name for p in (results / machine).glob("*")] == ["machine.json"]:
+        shutil.rmtree(results / machine)  # asv stored nothing: leave no machine behind
+    return code
 
 
 def _cmd_asv(args: argparse.Namespace, rest: list[str]) -> int:
@@ -39,7 +48,10 @@ def _cmd_asv(args: argparse.Namespace, rest: list[str]) -> int:
             "csbench asv: name an asv subcommand, e.g. `csbench asv compare A B`", file=sys.stderr
         )
         return 2
-    config = asvconf.derived_config(configured_repo(args.repo))
+    repo = configured_repo(args.repo)
+    if repo:
+        git.check_repo(repo)
+    config = asvconf.derived_config(repo)
     return asvconf.asv(rest, config).returncode
 
 
@@ -51,11 +63,15 @@ def _cmd_mirror(args: argparse.Namespace) -> int:
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
-    from csbench.bridge import Driver
+    from csbench.bridge import Driver, DriverError
 
+    if not Path(args.target).is_dir():
+        raise UsageError(f"{args.target}: no such directory")
     drv = Driver(args.target)
     try:
         print(json.dumps(drv.probe(), indent=2))
+    except DriverError as exc:  # Unsupported: no Collection Store there
+        raise UsageError(str(exc).splitlines()[0]) from None
     finally:
         drv.close()
     return 0
@@ -150,7 +166,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="csbench", description="Collection Store benchmarks")
+    parser = Parser(prog="csbench", description="Collection Store benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="install the pinned Bun and the npm Collection Store")
     run = sub.add_parser("run", help="asv run over a commit range (extra args go to asv)")
@@ -177,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     mach.add_argument(
         "--target", help="a Collection Store tree (default: the npm package csbench installs)"
     )
-    mach.add_argument("--seconds", type=float, default=30.0, help="how long to measure")
+    mach.add_argument("--seconds", type=positive_float, default=30.0, help="how long to measure")
     mach.add_argument("--op", default="find_by_id", help="core op to follow (default find_by_id)")
     mach.add_argument("--dataset", default="small-10000", help="its dataset")
     mach.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -188,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     agr.add_argument("--machine", help="asv machine name (default: the only one in results/)")
     agr.add_argument("--op", default="find_by_id")
     agr.add_argument("--dataset", default="small-10000")
-    agr.add_argument("--tolerance", type=float, default=0.10, help="default 0.10 (10 %%)")
+    agr.add_argument(
+        "--tolerance", type=non_negative_float, default=0.10, help="default 0.10 (10 %%)"
+    )
     agr.add_argument("--strict", action="store_true", help="exit 1 when a commit disagrees")
     agr.add_argument(
         "--results", default=str(project_root() / "results"), help="asv results directory"

@@ -8,9 +8,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from csbench import asvconf, atomic
+from csbench import asvconf, atomic, git
 from csbench import paired_settings as paired
+from csbench.argtypes import non_negative_float, positive_float, positive_int, probability
 from csbench.config import configured_repo
+from csbench.errors import UsageError
 from csbench.paths import project_root
 
 Handler = Callable[[argparse.Namespace], int]
@@ -20,14 +22,12 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _repo_or_exit(explicit: str | None, command: str) -> str | None:
+def _checked_repo(explicit: str | None) -> str:
+    """The configured repository, checked (csbench.git.check_repo); UsageError if none."""
     repo = configured_repo(explicit)
     if not repo:
-        print(
-            f"csbench {command}: name a repository (--repo, $CSBENCH_REPO or the config file)",
-            file=sys.stderr,
-        )
-    return repo
+        raise UsageError("name a repository (--repo, $CSBENCH_REPO or the config file)")
+    return git.check_repo(repo)
 
 
 def _cmd_ci(args: argparse.Namespace) -> int:
@@ -36,14 +36,13 @@ def _cmd_ci(args: argparse.Namespace) -> int:
     from csbench import calibrate, ci
     from csbench.bun import ensure_tools
 
-    repo = _repo_or_exit(args.repo, "ci")
-    if not repo:
-        return ci.INFRASTRUCTURE
-    ensure_tools()
+    repo = _checked_repo(args.repo)
+    base, head = git.resolve(repo, args.base), git.resolve(repo, args.head)
     machine = asvconf.ensure_machine(args.machine)
     thresholds = (
         calibrate.read(Path(args.thresholds)) if args.thresholds else calibrate.load(machine)
     )
+    ensure_tools()
     if thresholds is None:
         _log(
             f"csbench ci: {machine} is not calibrated (csbench calibrate): factor "
@@ -51,7 +50,7 @@ def _cmd_ci(args: argparse.Namespace) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="csbench-ci-") as work:
         result = ci.ci(
-            repo, args.base, args.head, machine, args.bench, thresholds, Path(work), _log,
+            repo, base, head, machine, args.bench, thresholds, Path(work), _log,
             paired_settings=_paired_settings(args),
         )  # fmt: skip
     text = ci.markdown(result, args.site_url)
@@ -75,14 +74,16 @@ def _add_paired_options(parser: argparse.ArgumentParser) -> None:
         "--paired", action="store_true",
         help="judge the core ops (core.Core.time_op) by paired A/B runs (csbench.paired)",
     )  # fmt: skip
-    parser.add_argument("--pairs", type=int, default=d.pairs, help=f"(default {d.pairs})")
-    parser.add_argument("--rounds", type=int, default=d.rounds, help=f"(default {d.rounds})")
+    parser.add_argument("--pairs", type=positive_int, default=d.pairs, help=f"(default {d.pairs})")
     parser.add_argument(
-        "--paired-threshold", type=float, default=d.threshold,
+        "--rounds", type=positive_int, default=d.rounds, help=f"(default {d.rounds})"
+    )
+    parser.add_argument(
+        "--paired-threshold", type=non_negative_float, default=d.threshold,
         help=f"smallest change flagged by --paired (default {d.threshold})",
     )  # fmt: skip
     parser.add_argument(
-        "--alpha", type=float, default=d.alpha, help=f"sign test level (default {d.alpha})"
+        "--alpha", type=probability, default=d.alpha, help=f"sign test level (default {d.alpha})"
     )
     parser.add_argument(
         "--paired-clock", choices=paired.CLOCKS, default=d.clock,
@@ -94,9 +95,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from csbench import calibrate, ci
     from csbench.bun import ensure_tools
 
-    repo = _repo_or_exit(args.repo, "calibrate")
-    if not repo:
-        return 2
+    repo = _checked_repo(args.repo)
+    git.resolve(repo, args.commit)
     ensure_tools()
     machine = asvconf.ensure_machine(args.machine)
     try:
@@ -203,9 +203,7 @@ def _cmd_builds(args: argparse.Namespace) -> int:
     from csbench import builds
     from csbench.bun import ensure_tools
 
-    repo = _repo_or_exit(args.repo, "builds")
-    if not repo:
-        return 2
+    repo = _checked_repo(args.repo)
     ensure_tools()
     branches = args.branch or asvconf.load_conf()["branches"]
     path = Path(args.output) if args.output else project_root() / "results" / builds.REPORT_NAME
@@ -254,7 +252,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     bld = sub.add_parser("builds", help="try to build every first-parent commit; the report")
     bld.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
     bld.add_argument("--branch", action="append", help="branches (default: the config's)")
-    bld.add_argument("--limit", type=int, help="build at most this many new commits")
+    bld.add_argument("--limit", type=positive_int, help="build at most this many new commits")
     bld.add_argument(
         "--retry-failed", action="store_true", help="build again the commits recorded as failed"
     )
@@ -271,7 +269,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     _add_paired_options(cip)
     cal = sub.add_parser("calibrate", help="A/A runs: per-benchmark noise and thresholds")
     cal.add_argument("--commit", default="HEAD", help="the commit measured (default: HEAD)")
-    cal.add_argument("--runs", type=int, default=3, help="A/A runs (default 3)")
+    cal.add_argument("--runs", type=positive_int, default=3, help="A/A runs (default 3)")
     cal.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
     cal.add_argument("--machine", help="asv machine name (default: the host name)")
     cal.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
@@ -290,9 +288,13 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     )
     pwr.add_argument("--package", help="Collection Store package (default: the npm one)")
     pwr.add_argument("--method", default="findBy", help="the method slowed (default findBy)")
-    pwr.add_argument("--fraction", type=float, default=0.10, help="slowdown (default 0.10)")
-    pwr.add_argument("--trials", type=int, default=3, help="A/A and slow ci runs (default 3)")
-    pwr.add_argument("--calibration-runs", type=int, default=3, help="(default 3)")
+    pwr.add_argument(
+        "--fraction", type=positive_float, default=0.10, help="slowdown (default 0.10)"
+    )
+    pwr.add_argument(
+        "--trials", type=positive_int, default=3, help="A/A and slow ci runs (default 3)"
+    )
+    pwr.add_argument("--calibration-runs", type=positive_int, default=3, help="(default 3)")
     pwr.add_argument(
         "--bench", action="append", default=[], help="asv --bench regex (default: power.BENCH)"
     )

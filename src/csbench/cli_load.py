@@ -18,12 +18,13 @@ def _load_target(args: argparse.Namespace) -> Path:
     if args.checkout:
         return Path(args.checkout)
     if args.commit:
+        from csbench import git
         from csbench.checkout import built_commit
 
         repo = configured_repo(args.repo)
         if not repo:
             raise ValueError("--commit needs a repository (--repo, $CSBENCH_REPO or config)")
-        return built_commit(repo, args.commit)
+        return built_commit(git.check_repo(repo), git.resolve(repo, args.commit))
     from csbench.bun import ensure_tools, npm_collection_store
 
     ensure_tools()
