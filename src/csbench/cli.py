@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from csbench import asvconf, cli_history, cli_load, git
+from csbench import asvconf, cli_history, cli_load, git, lock
 from csbench.argtypes import Parser, non_negative_float, positive_float
 from csbench.config import configured_repo
 from csbench.errors import UsageError
@@ -234,14 +234,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tgt.add_argument("--repo", help="repository used to resolve --commit revisions")
     handlers = {**cli_load.register(sub), **cli_history.register(sub)}
+    for name in HEAVY:
+        sub.choices[name].add_argument(
+            "--wait", action="store_true",
+            help="if another run, ci, calibrate, power or builds holds this checkout, wait",
+        )  # fmt: skip
     parser.set_defaults(handlers=handlers)
     return parser
+
+
+# Commands that share .asv/env and fixed-name files: one at a time per checkout (csbench.lock).
+HEAVY = ("run", "ci", "calibrate", "power", "builds")
+ASV_HEAVY = (["run"], ["continuous"], ["dev"])
 
 
 def main(argv: list[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(argv)
     try:
-        return _dispatch(args, rest)
+        if args.command not in HEAVY and not (args.command == "asv" and rest[:1] in ASV_HEAVY):
+            return _dispatch(args, rest)
+        words = ["csbench", *(argv if argv is not None else sys.argv[1:])]
+        with lock.checkout_lock(" ".join(words), getattr(args, "wait", False)):
+            return _dispatch(args, rest)
     except UsageError as exc:
         print(f"csbench {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
