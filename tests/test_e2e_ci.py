@@ -184,3 +184,21 @@ def test_build_report_records_built_and_failed_commits(commits, tmp_path: Path) 
     assert out.stderr.count("csbench builds: ") == 1 and made["unbuildable"][:8] in out.stderr
     again = [json.loads(line) for line in report.read_text().splitlines()]
     assert len(again) == len(made) and again[-1]["commit"] == made["unbuildable"]
+
+
+def test_asv_run_and_continuous_write_scratch_results_not_the_history(
+    commits, tmp_path: Path
+) -> None:
+    """`csbench asv run` (asv's own command) stores into .asv/scratch-results unless a
+    results directory is given: the committed history changes only through csbench run."""
+    repo, made = commits
+    root = Path(__file__).parents[1]
+    out = csbench(
+        tmp_path, "asv", "--repo", str(repo), "run", f"{made['original']}^!", "--quick",
+        "--machine", MACHINE, "--bench", BENCH[1],
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    scratch = root / ".asv" / "scratch-results"
+    assert f"results go to {scratch}" in out.stderr
+    assert list((scratch / MACHINE).glob(f"{made['original'][:8]}-*.json"))
+    assert not (root / "results" / MACHINE).exists()

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from csbench import atomic
+from csbench import atomic, hardware
 from csbench.paths import project_root
 
 PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
@@ -77,9 +76,13 @@ def asv(
     return subprocess.run(cmd, env=git_env(env), check=check, text=True, capture_output=capture)
 
 
-def ensure_machine(name: str | None = None) -> str:
-    """Register machine ``name`` (default: the host name) with asv non-interactively."""
-    name = name or platform.node()
+def ensure_machine(name: str | None = None, results_dirs: list[Path] | None = None) -> str:
+    """Check ``name`` (default: derived from the hardware) against the hardware recorded
+    for it (csbench.hardware: results/NAME/machine.json, ``results_dirs``, its calibration)
+    and register it with asv non-interactively."""
+    root = project_root()
+    dirs = [root / "results", *(results_dirs or [])]
+    name = hardware.check_name(name, dirs, root / "benchmarks" / "thresholds")
     machine_file = Path.home() / ".asv-machine.json"
     known: dict[str, Any] = json.loads(machine_file.read_text()) if machine_file.is_file() else {}
     if name not in known:

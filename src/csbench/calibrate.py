@@ -53,6 +53,7 @@ class Thresholds:
     values: dict[str, list[float]] = field(default_factory=dict)  # commit, twin, per run
     # Benchmarks merged in from a calibration with another number of runs (--merge).
     runs_by_benchmark: dict[str, int] = field(default_factory=dict)
+    hardware: dict[str, str] = field(default_factory=dict)  # where it was measured
 
     def factor(self, name: str) -> float:
         return self.factors.get(name, self.default_factor)
@@ -194,6 +195,7 @@ def merge(old: Thresholds, new: Thresholds) -> Thresholds:
         history_factors=updated(old.history_factors, new.history_factors),
         values=updated(old.values, new.values),
         runs_by_benchmark=runs_by,
+        hardware=new.hardware or old.hardware,
     )
 
 
@@ -232,6 +234,8 @@ def _check(path: Path, data: object) -> None:
                 numbers = figure if key == "values" and isinstance(figure, list) else [figure]
                 if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
                     raise ThresholdsFileError(f"{path}: key '{key}': {name}: not a number")
+    if not isinstance(data.get("hardware", {}), dict):
+        raise ThresholdsFileError(f"{path}: key 'hardware': expected an object")
     for key in ("factors", "history_factors"):
         for name, factor in data.get(key, {}).items():
             if factor < 1.0:

@@ -31,9 +31,9 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
     repo = configured_repo(args.repo)
     if repo:  # bad input is one line, before asv writes anything
         git.check_range(git.check_repo(repo), args.range)
-    ensure_tools()
-    machine = asvconf.ensure_machine(args.machine)
     results = Path(args.results).resolve() if args.results else project_root() / "results"
+    machine = asvconf.ensure_machine(args.machine, [results])
+    ensure_tools()
     config = asvconf.derived_config(repo, results_dir=str(results))
     fresh = not (results / machine).exists()
     code = asvconf.asv(["run", args.range, "--machine", machine, *rest], config).returncode
@@ -44,15 +44,35 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
 
 def _cmd_asv(args: argparse.Namespace, rest: list[str]) -> int:
     if not rest:
-        print(
-            "csbench asv: name an asv subcommand, e.g. `csbench asv compare A B`", file=sys.stderr
-        )
-        return 2
+        raise UsageError("name an asv subcommand, e.g. `csbench asv compare A B`")
     repo = configured_repo(args.repo)
     if repo:
         git.check_repo(repo)
-    config = asvconf.derived_config(repo)
+    overrides: dict[str, str] = {}
+    if rest[0] in ("run", "continuous", "dev"):  # the committed history changes via csbench run
+        results = Path(args.results or project_root() / ".asv" / "scratch-results").resolve()
+        overrides["results_dir"] = str(results)
+        if not args.results:
+            print(f"csbench asv: results go to {results} (--results DIR to choose)",
+                  file=sys.stderr)  # fmt: skip
+        named = _asv_machine(rest)
+        machine = asvconf.ensure_machine(named, [results])
+        if named is None:
+            rest = [rest[0], "--machine", machine, *rest[1:]]
+    elif args.results:
+        overrides["results_dir"] = str(Path(args.results).resolve())
+    config = asvconf.derived_config(repo, **overrides)
     return asvconf.asv(rest, config).returncode
+
+
+def _asv_machine(rest: list[str]) -> str | None:
+    """The value of asv's own ``--machine`` option in ``rest``, if given."""
+    for i, word in enumerate(rest):
+        if word == "--machine" and i + 1 < len(rest):
+            return rest[i + 1]
+        if word.startswith("--machine="):
+            return word.split("=", 1)[1]
+    return None
 
 
 def _cmd_mirror(args: argparse.Namespace) -> int:
@@ -175,13 +195,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="local Collection Store repository (else $CSBENCH_REPO, "
         "the user config file, or asv.conf.json's upstream URL)",
     )
-    run.add_argument("--machine", help="asv machine name (default: the host name)")
+    run.add_argument(
+        "--machine", help="asv machine name (default: from the hardware, e.g. xeon-2core-24g)"
+    )
     run.add_argument(
         "--results", help="results directory (default: results/; e.g. a scratch one for A/A)"
     )
     run.add_argument("range", help="commit range, e.g. 2307c8d^! or master~5..master")
     passthru = sub.add_parser("asv", help="any asv command with csbench's config and repo")
     passthru.add_argument("--repo", help="local Collection Store repository")
+    passthru.add_argument(
+        "--results",
+        help="asv results directory (asv run / continuous / dev: default .asv/scratch-results, "
+        "so that the committed history changes only through csbench run)",
+    )
     mirror = sub.add_parser("mirror", help="make a repaired local mirror asv can use")
     mirror.add_argument("source", help="a git directory or URL of Collection Store")
     mirror.add_argument("dest", help="where to create the bare mirror")

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from csbench import asvconf, atomic, git
+from csbench import asvconf, atomic, git, hardware
 from csbench import paired_settings as paired
 from csbench.argtypes import non_negative_float, positive_float, positive_int, probability
 from csbench.config import configured_repo
@@ -38,10 +38,9 @@ def _cmd_ci(args: argparse.Namespace) -> int:
 
     repo = _checked_repo(args.repo)
     base, head = git.resolve(repo, args.base), git.resolve(repo, args.head)
+    given = calibrate.read(Path(args.thresholds)) if args.thresholds else None
     machine = asvconf.ensure_machine(args.machine)
-    thresholds = (
-        calibrate.read(Path(args.thresholds)) if args.thresholds else calibrate.load(machine)
-    )
+    thresholds = given if args.thresholds else calibrate.load(machine)
     ensure_tools()
     if thresholds is None:
         _log(
@@ -105,6 +104,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     except ci.InfrastructureError as exc:
         _log(f"csbench calibrate: {exc}")
         return 3
+    thresholds.hardware = hardware.this_host()
     path = Path(args.output) if args.output else calibrate.thresholds_file(machine)
     try:  # a finished calibration (up to an hour of runs) is always written somewhere
         merging = args.merge and path.is_file()
@@ -135,7 +135,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_thresholds(args: argparse.Namespace) -> int:
     from csbench import calibrate
 
-    machine = args.machine or asvconf.ensure_machine(None)
+    machine = args.machine or hardware.default_name(hardware.this_host())
     path = calibrate.thresholds_file(machine)
     thresholds = calibrate.load(machine)
     if thresholds is None:
@@ -261,7 +261,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cip.add_argument("base", help="base revision (e.g. the target branch)")
     cip.add_argument("head", help="head revision (the change)")
     cip.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
-    cip.add_argument("--machine", help="asv machine name (default: the host name)")
+    cip.add_argument("--machine", help="asv machine name (default: from the hardware)")
     cip.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
     cip.add_argument("--thresholds", help="thresholds file (default: the machine's calibration)")
     cip.add_argument("--site-url", help="published site, for links in the summary")
@@ -271,7 +271,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cal.add_argument("--commit", default="HEAD", help="the commit measured (default: HEAD)")
     cal.add_argument("--runs", type=positive_int, default=3, help="A/A runs (default 3)")
     cal.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
-    cal.add_argument("--machine", help="asv machine name (default: the host name)")
+    cal.add_argument("--machine", help="asv machine name (default: from the hardware)")
     cal.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeat)")
     cal.add_argument(
         "--output", help="thresholds file (default: benchmarks/thresholds/MACHINE.json)"
@@ -282,7 +282,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         help="replace only the measured benchmarks' figures in the existing file (same commit)",
     )
     thr = sub.add_parser("thresholds", help="the calibrated thresholds per family, from the file")
-    thr.add_argument("--machine", help="asv machine name (default: the host name)")
+    thr.add_argument("--machine", help="asv machine name (default: from the hardware)")
     pwr = sub.add_parser(
         "power", help="detection power: does ci flag an injected slowdown, and not A/A?"
     )
@@ -301,7 +301,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     pwr.add_argument(
         "--slowed", default="find_by_indexed", help="regex of the benchmarks that must be flagged"
     )
-    pwr.add_argument("--machine", help="asv machine name (default: the host name)")
+    pwr.add_argument("--machine", help="asv machine name (default: from the hardware)")
     pwr.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_paired_options(pwr)
     return {
