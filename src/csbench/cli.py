@@ -36,7 +36,12 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
     ensure_tools()
     config = asvconf.derived_config(repo, results_dir=str(results))
     fresh = not (results / machine).exists()
-    code = asvconf.asv(["run", args.range, "--machine", machine, *rest], config).returncode
+    # Commit after commit (asv interleaves rounds across commits by default): each commit's
+    # results are stored when it is finished, so an interrupted run keeps them.
+    interleave = any(a.startswith(("--interleave", "--no-interleave")) for a in rest)
+    order = [] if interleave else ["--no-interleave-rounds"]
+    run = ["run", args.range, "--machine", machine, *order, *rest]
+    code = asvconf.asv(run, config).returncode
     if fresh and [p.name for p in (results / machine).glob("*")] == ["machine.json"]:
         shutil.rmtree(results / machine)  # asv stored nothing: leave no machine behind
     return code
