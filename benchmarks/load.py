@@ -4,8 +4,9 @@ scenario file is a new param value, with no Python to write.
 One ``setup_cache`` (shared by both classes) runs every scenario once on a fresh driver
 with its own users and think time, its phases compressed to RUN_SECONDS (csbench.load),
 then searches the largest user count within the scenario's SLO with SEARCH_SECONDS probes.
-A scenario whose ops the commit lacks is skipped (NaN); a driver crash fails that scenario
-only. ``csbench load SCENARIO`` runs one scenario outside asv with the same code.
+A scenario whose ops the commit lacks is skipped (NaN); a driver crash, or a load larger
+than the machine's memory (csbench.load.check_memory), fails that scenario only.
+``csbench load SCENARIO`` runs one scenario outside asv with the same code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import math
 from typing import Any
 
 from csbench.bridge import DriverError, Unsupported
-from csbench.load import SEARCH_DRAIN_SECONDS, max_users_within_slo, run_scenario
+from csbench.load import (
+    SEARCH_DRAIN_SECONDS,
+    LoadTooLarge,
+    check_memory,
+    max_users_within_slo,
+    run_scenario,
+)
 from csbench.scenarios import KNOWN_OPS, Scenario, load_all
 from csbench.target import target_root
 
@@ -31,25 +38,29 @@ SEARCH_LIMIT_FACTOR = 2
 
 def measure(scenario: Scenario) -> dict[str, Any]:
     """The scenario's report and max-users search as plain data; never raises (a failed
-    search keeps the report and records its own error)."""
-    root = target_root()
+    search keeps the report and records its own error). A load larger than the machine's
+    memory is an error before anything starts."""
+    limit = scenario.users * SEARCH_LIMIT_FACTOR
     try:
+        check_memory(scenario, scenario.users)
+        root = target_root()
         report = run_scenario(root, scenario, duration=RUN_SECONDS)
     except Unsupported as exc:
         return {"status": "unsupported", "message": str(exc)}
-    except DriverError as exc:
+    except (DriverError, LoadTooLarge) as exc:
         return {"status": "error", "message": str(exc)}
     try:
+        check_memory(scenario, limit, why=" (the max-users search's limit)")
         search: dict[str, Any] = max_users_within_slo(
             lambda n: run_scenario(
                 root, scenario, users=n, duration=SEARCH_SECONDS, drain=SEARCH_DRAIN_SECONDS
             ),
             scenario,
             start=max(1, scenario.users // SEARCH_START_FRACTION),
-            limit=scenario.users * SEARCH_LIMIT_FACTOR,
+            limit=limit,
             max_probes=SEARCH_PROBES,
         ).as_dict()
-    except DriverError as exc:
+    except (DriverError, LoadTooLarge) as exc:
         search = {"error": str(exc)}
     return {"status": "ok", "report": report.as_dict(), "search": search}
 
