@@ -6,12 +6,18 @@ with its own users and think time, its phases compressed to RUN_SECONDS (csbench
 then searches the largest user count within the scenario's SLO with SEARCH_SECONDS probes.
 A scenario whose ops the commit lacks is skipped (NaN); a driver crash, or a load larger
 than the machine's memory (csbench.load.check_memory), fails that scenario only.
-``csbench load SCENARIO`` runs one scenario outside asv with the same code.
+
+The scenario files are read one by one: a malformed file fails only its own scenarios (the
+names it still shows, else its stem, stay param values whose ``setup`` raises the file's
+error naming the file and key), and the rest of the suite is discovered and run as before,
+with the same params. ``csbench load SCENARIO`` runs one scenario outside asv with the same
+code.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from csbench.bridge import DriverError, Unsupported
@@ -22,12 +28,17 @@ from csbench.load import (
     max_users_within_slo,
     run_scenario,
 )
-from csbench.scenarios import KNOWN_OPS, Scenario, load_all
+from csbench.scenarios import KNOWN_OPS, Scenario, ScenarioError, read_directory
 from csbench.target import target_root
 
 Cache = dict[str, dict[str, Any]]
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in load_all()}
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+CATALOG = read_directory(SCENARIO_DIR)
+SCENARIOS: dict[str, Scenario] = CATALOG.scenarios  # the valid ones, measured by setup_cache
+# The param values: every scenario name of the files, a bad file's included, in file order;
+# the directory's own name if it holds no scenario file (its setup raises the problem).
+NAMES: list[str] = list(CATALOG.names) or [SCENARIO_DIR.name]
 OP_CLASSES = sorted(set(KNOWN_OPS.values()))
 RUN_SECONDS = 30.0  # each scenario's phases, compressed
 SEARCH_SECONDS = 10.0  # each probe of the max-users search
@@ -77,6 +88,10 @@ class _LoadRuns:
 
     @staticmethod
     def report(cache: Cache, scenario: str) -> dict[str, Any]:
+        """The scenario's report from the cache; a scenario of a bad file raises its error."""
+        error = CATALOG.error_of(scenario) or CATALOG.problem
+        if error:
+            raise ScenarioError(error)
         entry = cache[scenario]
         if entry["status"] == "unsupported":
             raise NotImplementedError(entry["message"])
@@ -92,7 +107,7 @@ class LoadScenario(_LoadRuns):
     improvements; targets.yaml carries the direction.
     """
 
-    params = [list(SCENARIOS)]
+    params = [NAMES]
     param_names = ["scenario"]
 
     def setup(self, cache: Cache, scenario: str) -> None:
@@ -134,7 +149,7 @@ class LoadLatency(_LoadRuns):
     """p95 in ms per operation class (the area of each op: auth, core, realtime, ...) in the
     steady phase; a class the scenario does not use is skipped."""
 
-    params = [list(SCENARIOS), OP_CLASSES]
+    params = [NAMES, OP_CLASSES]
     param_names = ["scenario", "op_class"]
 
     def setup(self, cache: Cache, scenario: str, op_class: str) -> None:

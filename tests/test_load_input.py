@@ -1,10 +1,16 @@
-"""Bad input to `csbench load` and to the scenario files: one line and exit 2 with nothing
-written or started; a load larger than the machine's memory is refused with the figure."""
+"""Bad input to `csbench load`, to the scenario files and to the asv load benchmarks: one
+line and exit 2 with nothing written or started; a load larger than the machine's memory
+is refused with the figure; a malformed scenario file fails only its own benchmarks while
+asv discovers and runs the rest of the suite."""
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +21,10 @@ import pytest
 import yaml
 
 from csbench import load
+from csbench.paths import project_root
 from csbench.scenarios import Scenario, load_scenarios
 
+BENCHMARKS = project_root() / "benchmarks"
 HUGE = 1_000_000_000
 ENTRY: dict[str, Any] = {
     "name": "tiny",
@@ -31,6 +39,7 @@ ENTRY: dict[str, Any] = {
     "operations": [{"op": "find", "weight": 100}],
     "criteria": {"p95_ms": 50, "min_throughput": 1, "max_error_rate": 1},
 }
+BROKEN = "scenarios:\n  - name: broken\n    model: closed\n"  # description missing
 
 
 def write(directory: Path, **fields: Any) -> Path:
@@ -125,6 +134,16 @@ def test_the_search_limit_must_fit_too(tmp_path: Path) -> None:
     assert_refused(out, written, f"{2 * users:,} users (--search probes up to 2 x users)")
 
 
+def test_the_named_scenario_of_a_bad_file_is_one_line(tmp_path: Path) -> None:
+    write(tmp_path / "scenarios")
+    (tmp_path / "scenarios" / "broken.yaml").write_text(BROKEN)
+    out, written = cli_load(tmp_path, "broken", "--json")
+    line = assert_refused(out, written, "broken.yaml", "scenario 'broken'", "key 'description'")
+    assert line.endswith("missing")
+    out, written = cli_load(tmp_path, "nothere")
+    assert_refused(out, written, "no scenario 'nothere'", "known: broken, tiny")
+
+
 def test_a_key_given_twice_is_one_line(tmp_path: Path) -> None:
     path = write(tmp_path / "scenarios")
     path.write_text(path.read_text().replace("users: 5\n", "users: 5\n  users: 1000000000\n"))
@@ -171,3 +190,102 @@ def test_the_estimate_stays_below_what_a_load_takes(tmp_path: Path, npm_target: 
     report = load.run_scenario(npm_target, sc, duration=1.0)
     assert report.users == 20_000 and report.requests > 0
     assert load.memory_estimate(sc, sc.users) < report.peak_rss_bytes
+
+
+@pytest.mark.integration
+def test_another_scenario_runs_beside_a_bad_file(tmp_path: Path, npm_target: Path) -> None:
+    """The bad file is one warning line naming it; the named, valid scenario runs."""
+    write(tmp_path / "scenarios")
+    (tmp_path / "scenarios" / "broken.yaml").write_text(BROKEN)
+    out, _ = cli_load(tmp_path, "tiny", "--json", "--quiet", "--duration", "1")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["report"]["scenario"] == "tiny"
+    (warning,) = out.stderr.splitlines()
+    assert warning.startswith("csbench load: warning: skipped broken: ")
+    assert "broken.yaml: scenario 'broken' (scenarios[0]): key 'description': missing" in warning
+
+
+def copy_benchmarks(dest: Path, scenarios: dict[str, str] | None = None) -> Path:
+    """A copy of benchmarks/ named benchmarks (asv's module name), its scenarios replaced
+    by ``scenarios`` (file name -> text) when given."""
+    root = dest / "benchmarks"
+    shutil.copytree(BENCHMARKS, root, ignore=shutil.ignore_patterns("__pycache__"))
+    if scenarios is not None:
+        shutil.rmtree(root / "scenarios")
+        (root / "scenarios").mkdir()
+        for name, text in scenarios.items():
+            (root / "scenarios" / name).write_text(text)
+    return root
+
+
+def asv_runner(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """asv's own benchmark runner (what `asv run` starts in the environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "asv.benchmark", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def discover(root: Path) -> dict[str, dict[str, Any]]:
+    out_file = root.parent / "discovered.json"
+    out = asv_runner(root.parent, "discover", str(root), str(out_file))
+    assert out.returncode == 0, out.stderr
+    return {b["name"]: b for b in json.loads(out_file.read_text())}
+
+
+def test_asv_discovers_the_suite_beside_a_malformed_scenario_file(tmp_path: Path) -> None:
+    """A file without a readable name stands as its stem; a file with a repeated key keeps
+    its scenario's name: the params of every valid file are the same as before."""
+    real = discover(copy_benchmarks(tmp_path / "real"))
+    root = copy_benchmarks(tmp_path / "bad")
+    (root / "scenarios" / "zz-broken.yaml").write_text("scenarios: [\n  - name: x\n   y: [1\n")
+    database = root / "scenarios" / "database.yaml"
+    database.write_text(database.read_text().replace("users: 500\n", "users: 500\n    users: 5\n"))
+    found = discover(root)
+    assert set(found) == set(real) and len(found) > 30
+    for name, bench in real.items():
+        if name.startswith("load."):
+            first, *rest = bench["params"]
+            assert found[name]["params"] == [[*first, "'zz-broken'"], *rest]
+            assert found[name]["version"] == bench["version"]
+        else:
+            assert found[name] == bench
+    assert "'database'" in found["load.LoadScenario.track_p95"]["params"][0]
+
+
+def test_asv_fails_only_the_benchmarks_of_a_bad_file(tmp_path: Path) -> None:
+    """asv_runner's own setup_cache and run: the bad file's scenario fails naming the file
+    and key, a load larger than the machine's memory fails with the figure (no driver is
+    started, no target is needed), and the discovery lists both."""
+    huge = dict(ENTRY, name="huge", users=HUGE)
+    root = copy_benchmarks(
+        tmp_path,
+        {"broken.yaml": BROKEN, "huge.yaml": yaml.safe_dump({"scenarios": [huge]})},
+    )
+    found = discover(root)
+    names = [ast.literal_eval(p) for p in found["load.LoadScenario.track_p95"]["params"][0]]
+    assert names == ["broken", "huge"]
+    setup = asv_runner(tmp_path, "setup_cache", str(root), "load.LoadScenario.track_p95", "{}")
+    assert setup.returncode == 0, setup.stderr
+    cache = pickle.loads((tmp_path / "cache.pickle").read_bytes())
+    assert set(cache) == {"huge"} and cache["huge"]["status"] == "error"
+
+    def run(benchmark: str, scenario: str) -> subprocess.CompletedProcess[str]:
+        index = names.index(scenario)
+        result = tmp_path / "result.json"
+        args = (str(root), f"{benchmark}-{index}", "{}", "None", str(result))
+        return asv_runner(tmp_path, "run", *args)
+
+    for benchmark in ("load.LoadScenario.track_p95", "load.LoadScenario.track_max_users"):
+        failed = run(benchmark, "broken")
+        assert failed.returncode != 0
+        assert "broken.yaml: scenario 'broken' (scenarios[0]): key 'description': missing" in (
+            failed.stderr
+        )
+        too_large = run(benchmark, "huge")
+        assert too_large.returncode != 0
+        assert "scenario 'huge' with 1,000,000,000 users" in too_large.stderr
+        assert "GiB of memory" in too_large.stderr

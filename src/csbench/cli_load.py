@@ -46,17 +46,22 @@ def _check_numbers(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag} must be a finite number of seconds > 0, got {seconds:g}")
 
 
-def _scenario(args: argparse.Namespace) -> Scenario:
-    """The named scenario of the directory (every file of it must load)."""
+def _scenario(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
+    """The named scenario of the directory and one warning per bad file elsewhere in it;
+    the named scenario's own bad file is the error."""
     from csbench import scenarios
 
-    try:
-        found = {s.name: s for s in scenarios.load_all(args.scenarios)}
-    except scenarios.ScenarioError as exc:
-        raise UsageError(str(exc)) from None
-    if args.scenario not in found:
-        raise UsageError(f"no scenario {args.scenario!r} (known: {', '.join(found)})")
-    return found[args.scenario]
+    catalog = scenarios.read_directory(args.scenarios)
+    if catalog.problem:
+        raise UsageError(catalog.problem)
+    error = catalog.error_of(args.scenario)
+    if error:
+        raise UsageError(error)
+    if args.scenario not in catalog.scenarios:
+        known = ", ".join(catalog.names)
+        raise UsageError(f"no scenario {args.scenario!r} in {catalog.directory} (known: {known})")
+    warnings = [f"skipped {', '.join(b.names)}: {b.error}" for b in catalog.bad_files]
+    return catalog.scenarios[args.scenario], warnings
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
@@ -65,7 +70,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from csbench.build import BuildError
 
     _check_numbers(args)
-    scenario = _scenario(args)
+    scenario, warnings = _scenario(args)
     users = scenario.users if args.users is None else args.users
     load.check_memory(scenario, users)
     if args.search:
@@ -75,6 +80,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
     except (BuildError, ValueError) as exc:
         print(f"csbench load: {exc}", file=sys.stderr)
         return 2
+    for warning in warnings:  # after every refusal: bad input gets its one line alone
+        print(f"csbench load: warning: {warning}", file=sys.stderr)
     tty = sys.stderr.isatty()
 
     def progress(p: dict[str, object]) -> None:
