@@ -4,23 +4,41 @@ scenario file is a new param value, with no Python to write.
 One ``setup_cache`` (shared by both classes) runs every scenario once on a fresh driver
 with its own users and think time, its phases compressed to RUN_SECONDS (csbench.load),
 then searches the largest user count within the scenario's SLO with SEARCH_SECONDS probes.
-A scenario whose ops the commit lacks is skipped (NaN); a driver crash fails that scenario
-only. ``csbench load SCENARIO`` runs one scenario outside asv with the same code.
+A scenario whose ops the commit lacks is skipped (NaN); a driver crash, or a load larger
+than the machine's memory (csbench.load.check_memory), fails that scenario only.
+
+The scenario files are read one by one: a malformed file fails only its own scenarios (the
+names it still shows, else its stem, stay param values whose ``setup`` raises the file's
+error naming the file and key), and the rest of the suite is discovered and run as before,
+with the same params. ``csbench load SCENARIO`` runs one scenario outside asv with the same
+code.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from csbench.bridge import DriverError, Unsupported
-from csbench.load import SEARCH_DRAIN_SECONDS, max_users_within_slo, run_scenario
-from csbench.scenarios import KNOWN_OPS, Scenario, load_all
+from csbench.load import (
+    SEARCH_DRAIN_SECONDS,
+    LoadTooLarge,
+    check_memory,
+    max_users_within_slo,
+    run_scenario,
+)
+from csbench.scenarios import KNOWN_OPS, Scenario, ScenarioError, read_directory
 from csbench.target import target_root
 
 Cache = dict[str, dict[str, Any]]
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in load_all()}
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+CATALOG = read_directory(SCENARIO_DIR)
+SCENARIOS: dict[str, Scenario] = CATALOG.scenarios  # the valid ones, measured by setup_cache
+# The param values: every scenario name of the files, a bad file's included, in file order;
+# the directory's own name if it holds no scenario file (its setup raises the problem).
+NAMES: list[str] = list(CATALOG.names) or [SCENARIO_DIR.name]
 OP_CLASSES = sorted(set(KNOWN_OPS.values()))
 RUN_SECONDS = 30.0  # each scenario's phases, compressed
 SEARCH_SECONDS = 10.0  # each probe of the max-users search
@@ -31,25 +49,29 @@ SEARCH_LIMIT_FACTOR = 2
 
 def measure(scenario: Scenario) -> dict[str, Any]:
     """The scenario's report and max-users search as plain data; never raises (a failed
-    search keeps the report and records its own error)."""
-    root = target_root()
+    search keeps the report and records its own error). A load larger than the machine's
+    memory is an error before anything starts."""
+    limit = scenario.users * SEARCH_LIMIT_FACTOR
     try:
+        check_memory(scenario, scenario.users)
+        root = target_root()
         report = run_scenario(root, scenario, duration=RUN_SECONDS)
     except Unsupported as exc:
         return {"status": "unsupported", "message": str(exc)}
-    except DriverError as exc:
+    except (DriverError, LoadTooLarge) as exc:
         return {"status": "error", "message": str(exc)}
     try:
+        check_memory(scenario, limit, why=" (the max-users search's limit)")
         search: dict[str, Any] = max_users_within_slo(
             lambda n: run_scenario(
                 root, scenario, users=n, duration=SEARCH_SECONDS, drain=SEARCH_DRAIN_SECONDS
             ),
             scenario,
             start=max(1, scenario.users // SEARCH_START_FRACTION),
-            limit=scenario.users * SEARCH_LIMIT_FACTOR,
+            limit=limit,
             max_probes=SEARCH_PROBES,
         ).as_dict()
-    except DriverError as exc:
+    except (DriverError, LoadTooLarge) as exc:
         search = {"error": str(exc)}
     return {"status": "ok", "report": report.as_dict(), "search": search}
 
@@ -66,6 +88,10 @@ class _LoadRuns:
 
     @staticmethod
     def report(cache: Cache, scenario: str) -> dict[str, Any]:
+        """The scenario's report from the cache; a scenario of a bad file raises its error."""
+        error = CATALOG.error_of(scenario) or CATALOG.problem
+        if error:
+            raise ScenarioError(error)
         entry = cache[scenario]
         if entry["status"] == "unsupported":
             raise NotImplementedError(entry["message"])
@@ -81,7 +107,7 @@ class LoadScenario(_LoadRuns):
     improvements; targets.yaml carries the direction.
     """
 
-    params = [list(SCENARIOS)]
+    params = [NAMES]
     param_names = ["scenario"]
 
     def setup(self, cache: Cache, scenario: str) -> None:
@@ -123,7 +149,7 @@ class LoadLatency(_LoadRuns):
     """p95 in ms per operation class (the area of each op: auth, core, realtime, ...) in the
     steady phase; a class the scenario does not use is skipped."""
 
-    params = [list(SCENARIOS), OP_CLASSES]
+    params = [NAMES, OP_CLASSES]
     param_names = ["scenario", "op_class"]
 
     def setup(self, cache: Cache, scenario: str, op_class: str) -> None:

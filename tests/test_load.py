@@ -186,7 +186,7 @@ def test_cli_load_prints_json_and_refuses_bad_files(tmp_path: Path, npm_target: 
     assert data["report"]["users"] == 5 and data["report"]["ops"]["find"]["count"] > 0
     assert "steady" in out.stderr  # the progress lines
     (tmp_path / "bad.yaml").write_text("scenarios:\n  - name: bad\n    model: closed\n")
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run([*cmd[:4], "bad", *cmd[5:]], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "bad.yaml" in out.stderr and "'bad'" in out.stderr
 

@@ -18,6 +18,7 @@ from csbench.scenarios import (
     default_scenarios_dir,
     load_all,
     load_scenarios,
+    read_directory,
 )
 
 SHIPPED = {
@@ -217,3 +218,71 @@ def test_duplicate_name_in_one_file(tmp_path: Path) -> None:
     path = write(tmp_path / "a.yaml", VALID, VALID)
     with pytest.raises(ScenarioError, match=r"scenario 'tiny' \(scenarios\[1\]\): key 'name'"):
         load_scenarios(path)
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    text = yaml.safe_dump({"scenarios": [VALID]}, sort_keys=False)
+    text = text.replace("  users: 10\n", "  users: 10\n  users: 1000000000\n")
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    line = 1 + text.splitlines().index("  users: 10")
+    with pytest.raises(ScenarioError) as info:
+        load_scenarios(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message == f"{path}: key 'users' at line {line + 1} repeats the key of line {line}"
+
+
+def _bad(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "operations": data["operations"][:1]}  # weights sum to 60
+
+
+def test_read_directory_keeps_the_valid_files(tmp_path: Path) -> None:
+    """One bad file among valid ones costs only its own scenarios; every name keeps its
+    place in file order, so asv's params are those of the files."""
+    write(tmp_path / "a.yaml", {**VALID, "name": "a"})
+    bad = write(tmp_path / "b.yaml", _bad({**VALID, "name": "b"}), {**VALID, "name": "b-two"})
+    write(tmp_path / "c.yaml", {**VALID, "name": "c"})
+    catalog = read_directory(tmp_path)
+    assert list(catalog.scenarios) == ["a", "c"]
+    assert catalog.names == ("a", "b", "b-two", "c")
+    (broken,) = catalog.bad_files
+    assert broken.path == bad and broken.names == ("b", "b-two")
+    assert broken.error.startswith(f"{bad}: scenario 'b' (scenarios[0]): key 'operations': ")
+    assert catalog.error_of("b-two") == catalog.error_of("b") == broken.error
+    assert catalog.error_of("a") is None and catalog.problem is None
+    with pytest.raises(ScenarioError, match="weights sum to 60"):
+        load_all(tmp_path)
+
+
+def test_an_unreadable_file_stands_as_its_stem(tmp_path: Path) -> None:
+    """A file with no readable name is its stem, or its file name when a valid file
+    defines a scenario of that name."""
+    write(tmp_path / "a.yaml", {**VALID, "name": "a"})
+    (tmp_path / "b.yaml").write_text("scenarios: [\n  - name: b\n   x: [1\n")
+    write(tmp_path / "c.yaml", {**VALID, "name": "b"})
+    (tmp_path / "d.yaml").write_text("")
+    catalog = read_directory(tmp_path)
+    assert list(catalog.scenarios) == ["a", "b"]
+    assert catalog.names == ("a", "b.yaml", "b", "d")
+    assert "not valid YAML" in (catalog.error_of("b.yaml") or "")
+    assert catalog.error_of("b") is None
+    assert "key 'scenarios'" in (catalog.error_of("d") or "")
+
+
+def test_a_name_two_files_define_is_the_bad_files(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.yaml", VALID)
+    second = write(tmp_path / "b.yaml", {**VALID, "description": "another"})
+    catalog = read_directory(tmp_path)
+    assert catalog.scenarios == {} and catalog.names == ("tiny",)
+    error = catalog.error_of("tiny") or ""
+    assert error.startswith(f"{second}: scenario 'tiny' (scenarios[0]): key 'name': ")
+    assert f"duplicate of {first}" in error
+
+
+def test_read_directory_without_files(tmp_path: Path) -> None:
+    assert read_directory(tmp_path).problem == f"{tmp_path}: no *.yaml scenario files"
+    missing = tmp_path / "missing"
+    assert read_directory(missing).problem == f"{missing}: no such directory"
+    with pytest.raises(ScenarioError, match="no such directory"):
+        load_all(missing)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from csbench.config import configured_repo
+from csbench.errors import UsageError
+
+if TYPE_CHECKING:
+    from csbench.scenarios import Scenario
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,20 +37,52 @@ def _load_target(args: argparse.Namespace) -> Path:
     return npm_collection_store()
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    """UsageError unless the counts are >= 1 and the durations finite and > 0."""
+    for flag, count in (("--users", args.users), ("--probes", args.probes)):
+        if count is not None and count < 1:
+            raise UsageError(f"{flag} must be at least 1, got {count}")
+    for flag, seconds in (("--duration", args.duration), ("--probe-duration", args.probe_duration)):
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise UsageError(f"{flag} must be a finite number of seconds > 0, got {seconds:g}")
+
+
+def _scenario(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
+    """The named scenario of the directory and one warning per bad file elsewhere in it;
+    the named scenario's own bad file is the error."""
+    from csbench import scenarios
+
+    catalog = scenarios.read_directory(args.scenarios)
+    if catalog.problem:
+        raise UsageError(catalog.problem)
+    error = catalog.error_of(args.scenario)
+    if error:
+        raise UsageError(error)
+    if args.scenario not in catalog.scenarios:
+        known = ", ".join(catalog.names)
+        raise UsageError(f"no scenario {args.scenario!r} in {catalog.directory} (known: {known})")
+    warnings = [f"skipped {', '.join(b.names)}: {b.error}" for b in catalog.bad_files]
+    return catalog.scenarios[args.scenario], warnings
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
-    from csbench import load, load_report, scenarios
+    from csbench import load, load_report
     from csbench.bridge import DriverError, Unsupported
     from csbench.build import BuildError
 
+    _check_numbers(args)
+    scenario, warnings = _scenario(args)
+    users = scenario.users if args.users is None else args.users
+    load.check_memory(scenario, users)
+    if args.search:
+        load.check_memory(scenario, 2 * users, why=" (--search probes up to 2 x users)")
     try:
-        found = {s.name: s for s in scenarios.load_all(args.scenarios)}
-        if args.scenario not in found:
-            raise ValueError(f"no scenario {args.scenario!r} (known: {', '.join(found)})")
-        scenario = found[args.scenario]
         target = _load_target(args)
-    except (scenarios.ScenarioError, BuildError, ValueError) as exc:
+    except (BuildError, ValueError) as exc:
         print(f"csbench load: {exc}", file=sys.stderr)
         return 2
+    for warning in warnings:  # after every refusal: bad input gets its one line alone
+        print(f"csbench load: warning: {warning}", file=sys.stderr)
     tty = sys.stderr.isatty()
 
     def progress(p: dict[str, object]) -> None:
@@ -53,11 +91,11 @@ def _cmd_load(args: argparse.Namespace) -> int:
         line = load_report.progress_line(p)
         print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", file=sys.stderr)
 
-    def run(users: int | None, duration: float | None, drain: float) -> load.LoadReport:
+    def run(count: int, duration: float | None, drain: float) -> load.LoadReport:
         report = load.run_scenario(
             target,
             scenario,
-            users=users,
+            users=count,
             duration=duration,
             seed=args.seed,
             drain=drain,
@@ -68,10 +106,9 @@ def _cmd_load(args: argparse.Namespace) -> int:
         return report
 
     try:
-        report = run(args.users, args.duration, load.DRAIN_SECONDS)
+        report = run(users, args.duration, load.DRAIN_SECONDS)
         search = None
         if args.search:
-            users = report.users
             search = load.max_users_within_slo(
                 lambda n: run(n, args.probe_duration, load.SEARCH_DRAIN_SECONDS),
                 scenario,

@@ -21,8 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from csbench import datagen
 from csbench.bridge import Driver
+from csbench.errors import UsageError
 from csbench.histogram import Histogram
 from csbench.profile import Profiler, ProfileReport
 from csbench.scenarios import KNOWN_OPS, Scenario
@@ -34,6 +37,63 @@ PROFILE_INTERVAL = 0.25  # seconds between profiler samples
 DRAIN_SECONDS = 30.0  # requests still running this long after the last phase are "unfinished"
 SEARCH_DRAIN_SECONDS = 5.0  # the same for the probes of a search (any unfinished one fails it)
 PROGRESS_MS = 1000
+
+# The memory a load needs at least (memory_estimate), so that a load larger than the machine
+# is refused before it starts instead of ending in an out-of-memory kill. Deliberately low
+# (60-70 % of the least that was measured) so that no load that fits is refused: the
+# figures are the driver's peak RSS from
+#   csbench load S --scenarios DIR --users N --duration D --json     (report.peak_rss_bytes)
+# with closed-model scenarios S of one op each (think time 1 to 600 s), N from 1 to 300,000
+# users and 1 to 100,000 documents per tier, on the npm Collection Store (core ops) and with
+# --commit 2307c8d (subscribe). Measured (Bun 1.4.5): 57-61 MiB with 1 document and 1 user;
+# per document (100,000 vs 1) small 1.66 KiB, medium 3.44 KiB, large 19.8 KiB (0ca4db3 the
+# same); per user 1.5 KiB (idle users, 100,000 vs 1), 1.7 KiB (find every 5 s), 2.0 KiB
+# (300,000 idle); the realtime engine's connection and subscription per user, 3.5 KiB more
+# after prepare (100,000 users). Other fixtures are not counted: a fixed amount (files' 32
+# pool files) or too little to tell from the heap's slack (auth's accounts: about 1 KiB per
+# user at 10,000 users; 30,000 accounts take longer to prepare than the driver's timeout).
+KIB = 1024
+GIB = 1024 * MIB
+BASE_RSS = 40 * MIB  # Bun, the driver and Collection Store before any data
+DOCUMENT_RSS = {"small": 1 * KIB, "medium": 2 * KIB, "large": 12 * KIB}  # by tier
+USER_RSS = 1 * KIB  # a virtual user, whatever its ops
+FIXTURE_RSS_PER_USER = {("subscribe", "publish", "unsubscribe"): 2 * KIB}  # ops sharing one
+
+
+class LoadTooLarge(UsageError):
+    """A load whose memory estimate exceeds the machine's memory (nothing was started)."""
+
+
+def memory_estimate(scenario: Scenario, users: int) -> int:
+    """Bytes the driver needs at least to run ``scenario`` with ``users`` users: its base,
+    the dataset, the users and their ops' per-user fixtures (see BASE_RSS)."""
+    ops = {o.op for o in scenario.operations}
+    per_user = USER_RSS + sum(b for names, b in FIXTURE_RSS_PER_USER.items() if ops & set(names))
+    return BASE_RSS + scenario.documents * DOCUMENT_RSS[scenario.tier] + users * per_user
+
+
+def check_memory(scenario: Scenario, users: int, *, why: str = "") -> int:
+    """The estimate of ``scenario`` with ``users``; LoadTooLarge (one line, with the figure)
+    when it exceeds this machine's memory. ``why`` follows the user count in the message."""
+    need = memory_estimate(scenario, users)
+    total = psutil.virtual_memory().total
+    if need > total:
+        raise LoadTooLarge(
+            f"scenario {scenario.name!r} with {users:,} users{why} and {scenario.documents:,} "
+            f"{scenario.tier} documents needs at least {need / GIB:,.1f} GiB of memory "
+            f"(csbench's low estimate), more than this machine's {total / GIB:,.1f} GiB"
+        )
+    return need
+
+
+def check_run_args(users: int, duration: float | None, drain: float) -> None:
+    """ValueError unless users >= 1, duration (if given) is finite and > 0, drain >= 0."""
+    if isinstance(users, bool) or not isinstance(users, int) or users < 1:
+        raise ValueError(f"users must be an integer >= 1, got {users!r}")
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise ValueError(f"duration must be a finite number of seconds > 0, got {duration!r}")
+    if not (math.isfinite(drain) and drain >= 0):
+        raise ValueError(f"drain must be a finite number of seconds >= 0, got {drain!r}")
 
 
 @dataclass(frozen=True)
@@ -189,8 +249,12 @@ def run_scenario(
     """Run ``scenario`` (with ``users`` instead of its own count, phases compressed to
     ``duration`` seconds) on a fresh driver for ``target`` and report it; requests still
     running ``drain`` seconds after the last phase count as unfinished. Raises
-    bridge.Unsupported when the commit lacks an op of the scenario."""
-    users = users or scenario.users
+    bridge.Unsupported when the commit lacks an op of the scenario, ValueError for users < 1
+    or a duration that is not a finite positive number, LoadTooLarge (before anything is
+    written or started) when the load's memory estimate exceeds the machine's memory."""
+    users = scenario.users if users is None else users
+    check_run_args(users, duration, drain)
+    check_memory(scenario, users)
     phases = scaled_phases(scenario, duration)
     path = datagen.dataset_file(scenario.tier, scenario.documents, seed=DATA_SEED)
     args = {

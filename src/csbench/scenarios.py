@@ -6,7 +6,8 @@ sessions, each waiting ``think_time_ms`` after every operation. ``open``: operat
 at ``arrival_rate`` per second, spread over at most ``users`` sessions. Units: seconds for
 phases, ms for latencies, operations/s for throughput, percent for error rate and CPU, MiB
 for memory. A malformed file is refused with one single-line ScenarioError naming the file,
-the scenario and the dotted key.
+the scenario and the dotted key; ``read_directory`` reads a directory file by file, so that a
+bad file costs only its own scenarios.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from csbench import yamlfile
 from csbench.datagen import TIERS
@@ -320,15 +323,94 @@ def load_scenarios(path: Path | str) -> list[Scenario]:
 
 
 def load_all(directory: Path | str | None = None) -> list[Scenario]:
-    """Every scenario of ``directory``/*.yaml (default benchmarks/scenarios), names unique."""
+    """Every scenario of ``directory``/*.yaml (default benchmarks/scenarios), names unique;
+    the first bad file raises its ScenarioError."""
+    catalog = read_directory(directory)
+    if catalog.problem:
+        raise ScenarioError(catalog.problem)
+    if catalog.bad_files:
+        raise ScenarioError(catalog.bad_files[0].error)
+    return list(catalog.scenarios.values())
+
+
+@dataclass(frozen=True)
+class BadFile:
+    """A scenario file that does not load: its one-line error and the scenario names it
+    still shows (the ``name`` of each entry that has one, else the file's stem)."""
+
+    path: Path
+    error: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The scenario files of a directory, read one by one: a bad file costs only its own
+    scenarios. ``names`` lists every scenario name in file order, the bad files' included
+    (so asv's param values stay those of the files, whichever of them is broken)."""
+
+    directory: Path
+    scenarios: dict[str, Scenario]  # the valid ones
+    bad_files: tuple[BadFile, ...]
+    names: tuple[str, ...]
+    problem: str | None = None  # the directory itself: missing, or no *.yaml in it
+
+    def error_of(self, name: str) -> str | None:
+        """The error of the bad file that shows scenario ``name``, if one does."""
+        return next((bad.error for bad in self.bad_files if name in bad.names), None)
+
+
+def _names_shown(path: Path) -> tuple[str, ...]:
+    """The scenario names a bad file still shows: each entry's string ``name`` if the YAML
+    parses (PyYAML's plain loader, so a repeated key does not hide them), else none."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ()
+    entries = data.get("scenarios") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return ()
+    names = (e.get("name") for e in entries if isinstance(e, dict))
+    return tuple(dict.fromkeys(n for n in names if isinstance(n, str) and n.strip()))
+
+
+def read_directory(directory: Path | str | None = None) -> Catalog:
+    """Every *.yaml of ``directory`` (default benchmarks/scenarios), file by file; never
+    raises for a bad file. A name two files define is an error of the later file, and the
+    name goes with the bad file (a name claimed twice is no valid scenario's)."""
     directory = Path(directory) if directory is not None else default_scenarios_dir()
+    if not directory.is_dir():
+        return Catalog(directory, {}, (), (), problem=f"{directory}: no such directory")
     files = sorted(directory.glob("*.yaml"))
     if not files:
-        raise ScenarioError(f"{directory}: no *.yaml scenario files")
+        return Catalog(directory, {}, (), (), problem=f"{directory}: no *.yaml scenario files")
     seen: dict[str, tuple[Path, int]] = {}
-    result: list[Scenario] = []
+    loaded: dict[Path, list[Scenario] | BadFile] = {}
     for path in files:
-        scenarios = load_scenarios(path)
-        _check_unique(seen, path, scenarios)
-        result += scenarios
-    return result
+        try:
+            found = load_scenarios(path)
+            _check_unique(dict(seen), path, found)
+        except ScenarioError as exc:
+            loaded[path] = BadFile(path, str(exc), _names_shown(path))
+            continue
+        seen.update((s.name, (path, i)) for i, s in enumerate(found))
+        loaded[path] = found
+    claimed = {n for f in loaded.values() if isinstance(f, BadFile) for n in f.names}
+    valid = {
+        s.name: s
+        for f in loaded.values()
+        if not isinstance(f, BadFile)
+        for s in f
+        if s.name not in claimed
+    }
+    for path, f in loaded.items():
+        if isinstance(f, BadFile) and not f.names:  # nothing readable: the stem stands for it
+            stand_in = path.stem if path.stem not in valid else path.name
+            loaded[path] = BadFile(path, f.error, (stand_in,))
+    bad = tuple(f for f in loaded.values() if isinstance(f, BadFile))
+    order = [n for f in loaded.values() for n in _file_names(f)]
+    return Catalog(directory, valid, bad, tuple(dict.fromkeys(order)))
+
+
+def _file_names(loaded: list[Scenario] | BadFile) -> tuple[str, ...]:
+    return loaded.names if isinstance(loaded, BadFile) else tuple(s.name for s in loaded)
