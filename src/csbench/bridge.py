@@ -5,6 +5,11 @@ inside Bun and keeps a *busy clock*. ``op_clock`` turns it into an asv ``timer``
 advances by the mean per-op busy time of every ``run`` batch, so asv's figure for a
 benchmark that runs one batch per call is the time of one operation inside the runtime,
 without the pipe round trip.
+
+Each driver runs in its own process group with a private temporary directory
+(``csbench-drv-PID-XXXX``, PID this process's, passed as TMPDIR so every directory the
+driver makes lands inside it), both removed when the driver is closed or killed; it is
+killed by the kernel if the thread that started it dies.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import contextlib
 import json
 import os
 import queue
+import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from csbench import procs
 from csbench.bun import find_bun
 from csbench.histogram import Histogram
 from csbench.paths import DRIVER_MAIN
@@ -75,8 +83,27 @@ class Batch:
         return self.hist.percentile(q) / 1000.0
 
 
+def _launcher(cpus: set[int] | None) -> list[str]:
+    """The command prefix of a driver: ``setpriv --pdeathsig KILL`` (the kernel kills the
+    driver when the thread that started it dies, even by SIGKILL) and, given ``cpus``,
+    ``taskset`` (every thread of the driver pinned from its first instruction)."""
+    prefix = []
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        prefix += [setpriv, "--pdeathsig", "KILL"]
+    if cpus:
+        taskset = shutil.which("taskset")
+        if not taskset:
+            raise DriverError("pinning a driver to CPUs needs taskset (util-linux)")
+        prefix += [taskset, "--cpu-list", ",".join(str(c) for c in sorted(cpus))]
+    return prefix
+
+
 class Driver:
-    """A running Bun driver bound to one Collection Store tree."""
+    """A running Bun driver bound to one Collection Store tree.
+
+    Start it from a thread that outlives it (the main thread, in csbench and in asv): the
+    driver dies with the thread that started it."""
 
     def __init__(
         self,
@@ -86,6 +113,7 @@ class Driver:
         cpus: set[int] | None = None,
     ) -> None:
         """Start the driver; ``cpus`` pins it (every thread) to those CPUs."""
+        procs.sweep_once()
         self.target = Path(target)
         self.timeout = timeout
         self.busy_ns = 0
@@ -96,15 +124,23 @@ class Driver:
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._lines: queue.Queue[str | None] = queue.Queue()
         cmd = command or [str(find_bun()), str(DRIVER_MAIN), "--target", str(self.target)]
-        self._proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-        )
+        cmd = _launcher(cpus) + cmd
+        self._owner = os.getpid()  # a forked child must not close its parent's driver
+        self.tmp = procs.mkdtemp("drv")
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                env={**os.environ, "TMPDIR": str(self.tmp)},
+                process_group=0,
+            )
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         threading.Thread(target=self._pump_stdout, daemon=True).start()
         threading.Thread(target=self._pump_stderr, daemon=True).start()
 
@@ -196,6 +232,7 @@ class Driver:
             raise self._fail(f"driver hung: no answer to {op!r} within {limit:g} s") from None
         if line is None:
             code = self._proc.wait(timeout=10)
+            self.kill()  # its group and temporary directory
             raise DriverError(f"driver died (exit {code}) during {op!r}", self.stderr_tail())
         try:
             reply = json.loads(line)
@@ -268,8 +305,9 @@ class Driver:
         return batch
 
     def close(self) -> None:
-        """Ask the driver to exit and let it run its exit clean-up; kill it only if it lingers."""
-        if self.alive:
+        """Ask the driver to exit and let it run its exit clean-up; kill it only if it lingers
+        (or at once while a stop signal is handled)."""
+        if os.getpid() == self._owner and self.alive and not procs.stopping():
             with contextlib.suppress(DriverError):
                 self.request("close", timeout=10)
             with contextlib.suppress(OSError):
@@ -279,10 +317,15 @@ class Driver:
         self.kill()
 
     def kill(self) -> None:
-        if self.alive:
-            self._proc.kill()
+        """Kill the driver's whole process group and remove its temporary directory."""
+        if os.getpid() != self._owner:
+            return
+        if self._proc.returncode is None:  # not reaped yet: the group id is still ours
+            with contextlib.suppress(OSError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=10)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 _drivers: dict[Path, Driver] = {}

@@ -1,10 +1,12 @@
 """A stand-in for the Bun driver that misbehaves on purpose (bridge error-path tests only).
 
-Usage: misbehave.py MODE, MODE one of crash | hang | garbage | wrong_id | check | echo.
-It answers a first ``probe`` correctly, then misbehaves on the next request.
+Usage: misbehave.py MODE, MODE one of crash | hang | garbage | wrong_id | check | echo |
+env. It answers a first ``probe`` correctly, then misbehaves on the next request (env:
+answers with its environment).
 """
 
 import json
+import os
 import sys
 import time
 
@@ -28,3 +30,6 @@ for n, line in enumerate(sys.stdin):
     if mode == "check":
         err = {"type": "check", "message": "find_by_id: expected uid 3, got 4", "stack": None}
         print(json.dumps({"id": req["id"], "ok": False, "busy_ns": 5, "error": err}), flush=True)
+    if mode == "env":
+        reply = {"id": req["id"], "ok": True, "busy_ns": 5, "result": dict(os.environ)}
+        print(json.dumps(reply), flush=True)
