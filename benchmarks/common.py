@@ -6,12 +6,11 @@ import abc
 import atexit
 import shutil
 import statistics
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from csbench import coreops
+from csbench import coreops, procs
 from csbench.bridge import Batch, Driver, DriverError, Unsupported, get_driver, op_clock
 from csbench.paths import cache_dir
 from csbench.target import target_root
@@ -71,7 +70,7 @@ def session(op: str, dataset: str) -> Session:
     require_op(drv, op)
     load = coreops.load_for(op, dataset)
     if load.handle not in drv.datasets:
-        directory = scratch_dir("csbench-db-") if load.storage == "file" else None
+        directory = scratch_dir("db") if load.storage == "file" else None
         drv.load(
             load.handle, load.path, storage=load.storage, directory=directory,
             indexes=coreops.INDEXES,
@@ -86,11 +85,12 @@ def area_session(op: str, **params: Any) -> Session:
     return Session(drv, op, None, params)
 
 
-def scratch_dir(prefix: str) -> str:
-    """A fresh directory under the cache, removed when the process exits."""
+def scratch_dir(kind: str) -> str:
+    """A fresh directory ``csbench-KIND-PID-XXXX`` under the cache, removed when the process
+    exits (or by csbench.procs.sweep once it is gone)."""
     root = cache_dir() / "scratch"
     root.mkdir(parents=True, exist_ok=True)
-    path = tempfile.mkdtemp(prefix=prefix, dir=root)
+    path = str(procs.mkdtemp(kind, root))
     _scratch.append(path)
     return path
 

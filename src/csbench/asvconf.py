@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from csbench import atomic, hardware
+from csbench import atomic, hardware, procs
 from csbench.paths import project_root
 
 PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
+PROMPTING = ("machine", "quickstart", "rm")  # asv commands that may ask on the terminal
 REPLACE_REFSPEC = "+refs/replace/*:refs/replace/*"
 
 
@@ -63,7 +64,12 @@ def asv(
     check: bool = False,
     capture: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m asv ARGS --config CONFIG`` (the subcommand must be ``args[0]``)."""
+    """Run ``python -m asv ARGS --config CONFIG`` (the subcommand must be ``args[0]``).
+
+    asv runs in its own process group (unless it may prompt), so a Ctrl-C reaches csbench
+    alone, which stops asv and its benchmark processes (csbench.procs) and prints one line;
+    its temporary files, and its benchmark processes' and drivers', go to a private TMPDIR
+    removed when it ends."""
     cmd = [
         sys.executable,
         "-m",
@@ -73,7 +79,17 @@ def asv(
         str(config or derived_config()),
         *args[1:],
     ]
-    return subprocess.run(cmd, env=git_env(env), check=check, text=True, capture_output=capture)
+    own_group = args[0] not in PROMPTING
+    with procs.temp_dir("asv") as tmp:
+        return subprocess.run(
+            cmd,
+            env={**git_env(env), "TMPDIR": tmp},
+            check=check,
+            text=True,
+            capture_output=capture,
+            stdin=subprocess.DEVNULL if own_group else None,  # a prompt fails, never stops
+            process_group=0 if own_group else None,
+        )
 
 
 def ensure_machine(name: str | None = None, results_dirs: list[Path] | None = None) -> str:

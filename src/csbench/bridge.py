@@ -5,6 +5,12 @@ inside Bun and keeps a *busy clock*. ``op_clock`` turns it into an asv ``timer``
 advances by the mean per-op busy time of every ``run`` batch, so asv's figure for a
 benchmark that runs one batch per call is the time of one operation inside the runtime,
 without the pipe round trip.
+
+Each driver runs in its own process group with a private temporary directory
+(``csbench-drv-PID-XXXX``, PID this process's, passed as TMPDIR so every directory the
+driver makes lands inside it), both removed when the driver is closed or killed; it is
+killed by the kernel if the thread that started it dies. Every read and write of the
+pipe has a deadline: a stopped or wedged driver is a DriverError, never a hang.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import contextlib
 import json
 import os
 import queue
+import select
+import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from csbench import procs
 from csbench.bun import find_bun
 from csbench.histogram import Histogram
 from csbench.paths import DRIVER_MAIN
@@ -75,8 +85,35 @@ class Batch:
         return self.hist.percentile(q) / 1000.0
 
 
+def _missing(obj: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    return [k for k in keys if k not in obj]
+
+
+def _clip(reply: dict[str, Any]) -> str:
+    return repr(json.dumps(reply)[:200])
+
+
+def _launcher(cpus: set[int] | None) -> list[str]:
+    """The command prefix of a driver: ``setpriv --pdeathsig KILL`` (the kernel kills the
+    driver when the thread that started it dies, even by SIGKILL) and, given ``cpus``,
+    ``taskset`` (every thread of the driver pinned from its first instruction)."""
+    prefix = []
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        prefix += [setpriv, "--pdeathsig", "KILL"]
+    if cpus:
+        taskset = shutil.which("taskset")
+        if not taskset:
+            raise DriverError("pinning a driver to CPUs needs taskset (util-linux)")
+        prefix += [taskset, "--cpu-list", ",".join(str(c) for c in sorted(cpus))]
+    return prefix
+
+
 class Driver:
-    """A running Bun driver bound to one Collection Store tree."""
+    """A running Bun driver bound to one Collection Store tree.
+
+    Start it from a thread that outlives it (the main thread, in csbench and in asv): the
+    driver dies with the thread that started it."""
 
     def __init__(
         self,
@@ -86,6 +123,7 @@ class Driver:
         cpus: set[int] | None = None,
     ) -> None:
         """Start the driver; ``cpus`` pins it (every thread) to those CPUs."""
+        procs.sweep_once()
         self.target = Path(target)
         self.timeout = timeout
         self.busy_ns = 0
@@ -96,15 +134,24 @@ class Driver:
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._lines: queue.Queue[str | None] = queue.Queue()
         cmd = command or [str(find_bun()), str(DRIVER_MAIN), "--target", str(self.target)]
-        self._proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-        )
+        cmd = _launcher(cpus) + cmd
+        self._owner = os.getpid()  # a forked child must not close its parent's driver
+        self.tmp = procs.mkdtemp("drv")
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "TMPDIR": str(self.tmp)},
+                process_group=0,
+            )
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        assert self._proc.stdin is not None
+        os.set_blocking(self._proc.stdin.fileno(), False)  # writes keep a deadline: _send
         threading.Thread(target=self._pump_stdout, daemon=True).start()
         threading.Thread(target=self._pump_stderr, daemon=True).start()
 
@@ -141,11 +188,14 @@ class Driver:
         args: dict[str, Any] | None = None,
         timeout: float | None = None,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
+        expect: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """Send one request and return its ``result``; raise on any failure.
 
         Interim ``progress`` lines of the request go to ``on_progress``; ``timeout`` bounds
-        the wait for each line, so a long request that reports progress never times out.
+        sending the request and the wait for each line, so a long request that reports
+        progress never times out. A result without a field named in ``expect`` is a
+        DriverError.
         """
         if not self.alive:
             raise DriverError(
@@ -154,13 +204,9 @@ class Driver:
             )
         self._next_id += 1
         req_id = self._next_id
-        assert self._proc.stdin is not None
-        try:
-            self._proc.stdin.write(json.dumps({"id": req_id, "op": op, "args": args or {}}) + "\n")
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise self._fail(f"driver pipe closed while sending {op!r}: {exc}") from exc
         limit = self.timeout if timeout is None else timeout
+        line = json.dumps({"id": req_id, "op": op, "args": args or {}}) + "\n"
+        self._send(line.encode(), op, limit)
         while True:
             reply = self._next_reply(op, limit)
             if reply.get("id") != req_id:
@@ -171,13 +217,14 @@ class Driver:
                 break
             if on_progress is not None:
                 on_progress(reply["progress"])
+        missing = _missing(reply, ("ok", "busy_ns"))
+        if missing:
+            raise self._fail(f"driver answered {op!r} without {missing}: {_clip(reply)}")
         try:
-            ok = reply["ok"]
+            ok = bool(reply["ok"])
             busy = int(reply["busy_ns"])
-        except (KeyError, TypeError, ValueError):
-            raise self._fail(
-                f"driver answered garbage to {op!r}: {json.dumps(reply)[:200]!r}"
-            ) from None
+        except (TypeError, ValueError):
+            raise self._fail(f"driver answered garbage to {op!r}: {_clip(reply)}") from None
         self.busy_ns = busy
         if not ok:
             err = reply.get("error") or {}
@@ -186,7 +233,38 @@ class Driver:
             if err.get("stack") and cls is DriverError:
                 detail += "\n" + err["stack"]
             raise cls(f"{op}: {detail}", self.stderr_tail() if cls is DriverError else "")
-        return reply.get("result") or {}
+        result = reply.get("result") or {}
+        if not isinstance(result, dict):
+            raise self._fail(f"driver answered {op!r} with a result that is no object: "
+                             f"{_clip(reply)}")  # fmt: skip
+        missing = _missing(result, expect)
+        if missing:
+            raise self._fail(f"driver answered {op!r} without {missing}: {_clip(reply)}")
+        return result
+
+    def _send(self, data: bytes, op: str, limit: float) -> None:
+        """Write ``data`` to the driver within ``limit`` s: a stopped or busy driver reads
+        nothing, and a request larger than the pipe buffer would block for ever."""
+        assert self._proc.stdin is not None
+        fd = self._proc.stdin.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        deadline = time.monotonic() + limit
+        sent = 0
+        while sent < len(data):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self._fail(
+                    f"driver hung: request {op!r} not taken within {limit:g} s "
+                    f"({sent:,} of {len(data):,} bytes sent)"
+                )
+            try:
+                if poller.poll(max(1, int(left * 1000))):
+                    sent += os.write(fd, data[sent:])
+            except BlockingIOError:
+                continue
+            except OSError as exc:  # BrokenPipeError: the driver is gone
+                raise self._fail(f"driver pipe closed while sending {op!r}: {exc}") from exc
 
     def _next_reply(self, op: str, limit: float) -> dict[str, Any]:
         """The next stdout line as a JSON object; raise if none comes within ``limit`` s."""
@@ -196,6 +274,7 @@ class Driver:
             raise self._fail(f"driver hung: no answer to {op!r} within {limit:g} s") from None
         if line is None:
             code = self._proc.wait(timeout=10)
+            self.kill()  # its group and temporary directory
             raise DriverError(f"driver died (exit {code}) during {op!r}", self.stderr_tail())
         try:
             reply = json.loads(line)
@@ -255,21 +334,31 @@ class Driver:
             "params": params,
         }
         result = self.request("run", args)
-        batch = Batch(
-            op=op,
-            count=int(result["count"]),
-            busy_ns=int(result["busy_ns"]),
-            hist=Histogram.from_buckets(result["hist"]["buckets"]),
-            raw=result,
-            cpu_ns=int(result.get("cpu_ns", 0)),
-        )
+        missing = _missing(result, ("count", "busy_ns", "hist"))
+        if missing:
+            raise self._fail(f"driver answered 'run' of {op!r} without {missing}: {_clip(result)}")
+        try:
+            batch = Batch(
+                op=op,
+                count=int(result["count"]),
+                busy_ns=int(result["busy_ns"]),
+                hist=Histogram.from_buckets(result["hist"]["buckets"]),
+                raw=result,
+                cpu_ns=int(result.get("cpu_ns", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._fail(
+                f"driver answered 'run' of {op!r} with a malformed result ({exc!r}): "
+                f"{_clip(result)}"
+            ) from None
         if batch.count > 0:
             self.op_clock_ns += batch.mean_ns
         return batch
 
     def close(self) -> None:
-        """Ask the driver to exit and let it run its exit clean-up; kill it only if it lingers."""
-        if self.alive:
+        """Ask the driver to exit and let it run its exit clean-up; kill it only if it lingers
+        (or at once while a stop signal is handled)."""
+        if os.getpid() == self._owner and self.alive and not procs.stopping():
             with contextlib.suppress(DriverError):
                 self.request("close", timeout=10)
             with contextlib.suppress(OSError):
@@ -279,10 +368,15 @@ class Driver:
         self.kill()
 
     def kill(self) -> None:
-        if self.alive:
-            self._proc.kill()
+        """Kill the driver's whole process group and remove its temporary directory."""
+        if os.getpid() != self._owner:
+            return
+        if self._proc.returncode is None:  # not reaped yet: the group id is still ours
+            with contextlib.suppress(OSError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=10)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 _drivers: dict[Path, Driver] = {}

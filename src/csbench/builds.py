@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from csbench import atomic
+from csbench import atomic, procs
 from csbench.build import BUILD_INFO, BuildError
 from csbench.checkout import built_commit
 from csbench.errors import UsageError
@@ -116,7 +115,7 @@ def build_report(
         if r.commit not in records or (retry_failed and records[r.commit].status == "failed")
     ]  # a failed record stays until its commit is built again: --limit never drops one
     for i, record in enumerate(todo[:limit] if limit else todo):
-        with tempfile.TemporaryDirectory(prefix="csbench-builds-") as scratch:
+        with procs.temp_dir("builds") as scratch:
             done = build_one(repo, record, Path(scratch))
         records[done.commit] = done
         write_report(path, records)

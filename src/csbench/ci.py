@@ -12,14 +12,13 @@ failed at HEAD; 3 a build or infrastructure error. The highest applicable code w
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from asv.util import human_value
 
-from csbench import asvconf, calibrate, compare, paired
+from csbench import asvconf, calibrate, compare, paired, procs
 from csbench import targets as tg
 from csbench.build import BuildError
 from csbench.checkout import built_commit, resolve_commit
@@ -246,7 +245,7 @@ def calibrate_machine(
     ``ci``, into throwaway directories, turned into thresholds; None when ``allow_empty``
     and ``bench`` selects no benchmark."""
     pairs: list[calibrate.Pair] = []
-    with tempfile.TemporaryDirectory(prefix="csbench-calibrate-") as scratch:
+    with procs.temp_dir("calibrate") as scratch:
         try:
             twin_repo, commit, twin = make_twin(repo, rev, Path(scratch))
         except RuntimeError as exc:  # git failed, or BuildError: an unknown revision

@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from csbench import asvconf, cli_history, cli_load, git, lock
+from csbench import asvconf, cli_history, cli_load, git, lock, procs
 from csbench.argtypes import Parser, non_negative_float, positive_float
 from csbench.config import configured_repo
 from csbench.errors import UsageError
@@ -281,6 +281,18 @@ ASV_HEAVY = (["run"], ["continuous"], ["dev"])
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; SIGINT, SIGTERM or SIGHUP stop its child processes (Bun drivers, asv),
+    remove its temporary directories and print one line (exit 128 + the signal number)."""
+    with procs.stop_signals():
+        try:
+            procs.sweep()  # temporary directories of csbench processes that were killed
+            return _main(argv)
+        except (procs.Interrupted, KeyboardInterrupt) as exc:
+            words = [w for w in (sys.argv[1:] if argv is None else argv) if w[:1] != "-"]
+            return procs.interrupted(exc, " ".join(["csbench", *words[:1]]))
+
+
+def _main(argv: list[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(argv)
     try:
         if args.command not in HEAVY and not (args.command == "asv" and rest[:1] in ASV_HEAVY):

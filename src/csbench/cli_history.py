@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from csbench import asvconf, atomic, git, hardware
+from csbench import asvconf, atomic, git, hardware, procs
 from csbench import paired_settings as paired
 from csbench.argtypes import non_negative_float, positive_float, positive_int, probability
 from csbench.config import configured_repo
@@ -31,8 +31,6 @@ def _checked_repo(explicit: str | None) -> str:
 
 
 def _cmd_ci(args: argparse.Namespace) -> int:
-    import tempfile
-
     from csbench import calibrate, ci
     from csbench.bun import ensure_tools
 
@@ -47,7 +45,7 @@ def _cmd_ci(args: argparse.Namespace) -> int:
             f"csbench ci: {machine} is not calibrated (csbench calibrate): factor "
             f"{calibrate.DEFAULT_FACTOR} for every benchmark"
         )
-    with tempfile.TemporaryDirectory(prefix="csbench-ci-") as work:
+    with procs.temp_dir("ci") as work:
         result = ci.ci(
             repo, base, head, machine, args.bench, thresholds, Path(work), _log,
             paired_settings=_paired_settings(args),
@@ -146,14 +144,12 @@ def _cmd_thresholds(args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    import tempfile
-
     from csbench import results as stored
 
     conf = asvconf.load_conf()
     results = Path(args.results) if args.results else project_root() / conf["results_dir"]
     html_dir = Path(args.html) if args.html else project_root() / conf["html_dir"]
-    with tempfile.TemporaryDirectory(prefix="csbench-publish-") as scratch:
+    with procs.temp_dir("publish") as scratch:
         if stored.bad_files(results):  # asv would read them too: publish the others
             view = Path(scratch) / "results"
             stored.readable_copy(results, view)
@@ -214,15 +210,13 @@ def _cmd_builds(args: argparse.Namespace) -> int:
 
 
 def _cmd_power(args: argparse.Namespace) -> int:
-    import tempfile
-
     from csbench import ci, power
     from csbench.bun import ensure_tools, npm_collection_store
 
     ensure_tools()
     machine = asvconf.ensure_machine(args.machine)
     package = Path(args.package) if args.package else npm_collection_store()
-    with tempfile.TemporaryDirectory(prefix="csbench-power-") as work:
+    with procs.temp_dir("power") as work:
         try:
             report = power.measure_power(
                 package, Path(work), machine, args.method, args.fraction, args.trials,

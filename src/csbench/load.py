@@ -286,7 +286,7 @@ def run_scenario(
                     on_progress(p)
 
             started = time.monotonic()
-            result = driver.request("load_run", args, on_progress=progress)
+            result = driver.request("load_run", args, on_progress=progress, expect=("phases",))
             wall = time.monotonic() - started
         profile = profiler.report()
     finally:

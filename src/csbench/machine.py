@@ -14,14 +14,13 @@ different times can agree (asv's processes, time_ against track_).
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from csbench import coreops
+from csbench import coreops, procs
 from csbench.bridge import Driver
 
 SMALL_KIB = 256
@@ -93,7 +92,7 @@ def measure(
     all in one driver (after a warm-up of each)."""
     drv = Driver(target)
     try:
-        with tempfile.TemporaryDirectory(prefix="csbench-machine-") as scratch:
+        with procs.temp_dir("machine") as scratch:
             handle = coreops.prepare(drv, op, dataset, Path(scratch))
 
             def op_batch() -> float:

@@ -20,13 +20,12 @@ import math
 import os
 import re
 import statistics
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from csbench import coreops
+from csbench import coreops, procs
 from csbench.bridge import Batch, Driver, DriverError, Unsupported
 from csbench.compare import Change
 from csbench.paired_settings import (
@@ -230,7 +229,7 @@ def measure(
 
     A side that fails ends its case (the error says which side); the other cases go on."""
     results = []
-    with tempfile.TemporaryDirectory(prefix="csbench-paired-") as scratch:
+    with procs.temp_dir("paired") as scratch:
         for case in cases:
             result = CaseResult(case, settings.clock)
             try:

@@ -55,7 +55,9 @@ function storageRoot(library: Library, storage: Storage, dir: unknown): string {
     return resolve(dir);
   }
   if (library.caps.memory_database) return ":memory:";
-  const temp = mkdtempSync(join(tmpdir(), "csbench-mem-"));
+  // Named with the pid, as every csbench temp dir (csbench.procs sweeps those of dead owners);
+  // Python passes a private TMPDIR, so it lands in the dir the driver's owner removes.
+  const temp = mkdtempSync(join(tmpdir(), `csbench-mem-${process.pid}-`));
   tempRoots.push(temp);
   return temp;
 }

@@ -58,7 +58,7 @@ function open(cls: WALCollectionClass, dir: string): WALCollection {
 }
 
 function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "csbench-wal-"));
+  const dir = mkdtempSync(join(tmpdir(), `csbench-wal-${process.pid}-`)); // pid: see dataset.ts
   tempDirs.push(dir);
   return dir;
 }
