@@ -3,10 +3,13 @@ made from the npm package, one commit per documented exit code."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -202,3 +205,35 @@ def test_asv_run_and_continuous_write_scratch_results_not_the_history(
     assert f"results go to {scratch}" in out.stderr
     assert list((scratch / MACHINE).glob(f"{made['original'][:8]}-*.json"))
     assert not (root / "results" / MACHINE).exists()
+
+
+def test_an_interrupted_run_keeps_the_commits_it_finished(commits, tmp_path: Path) -> None:
+    """SIGTERM to `csbench run` while it measures the second of two commits: one line,
+    exit 143, the first commit's results stored whole, none of the second's."""
+    from csbench.results import ResultsError, load_file
+
+    repo, made = commits
+    hashfile = tmp_path / "commits.txt"
+    hashfile.write_text(f"{made['original']}\n{made['same']}\n")
+    results = tmp_path / "results"
+    env = dict(os.environ, CSBENCH_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "csbench.cli", "run", "--repo", str(repo), f"HASHFILE:{hashfile}",
+         "--machine", MACHINE, "--results", str(results), "--bench", BENCH[1]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    first = None
+    while first is None and proc.poll() is None:  # asv writes a commit's file when it is done
+        for path in (results / MACHINE).glob(f"{made['original'][:8]}-*.json"):
+            with contextlib.suppress(ResultsError):
+                first = load_file(path, MACHINE)
+        time.sleep(0.1)
+    assert first is not None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+    assert err.strip().splitlines()[-1] == "csbench run: interrupted (SIGTERM)"
+    kept = load_file(next((results / MACHINE).glob(f"{made['original'][:8]}-*.json")), MACHINE)
+    value = kept.get_result_value("harness.Floor.time_noop", [])
+    assert value and value[0] is not None and value[0] > 0
+    assert not list((results / MACHINE).glob(f"{made['same'][:8]}-*.json"))
