@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from csbench.profile import Profiler
+from csbench.profile import Profiler, Sample, _stats
 
 MiB = 2**20
 
@@ -118,6 +118,20 @@ def test_cpu_busy_and_idle_phases(child: Callable[[], Child]) -> None:
     for s in prof.samples:
         assert s.cpu_machine_percent == pytest.approx(s.cpu_core_percent / cpus)
     assert busy.cpu_machine_mean == pytest.approx(busy.cpu_core_mean / cpus)
+
+
+def test_a_late_sample_leaves_the_regular_ones_in_the_max() -> None:
+    """The max ignores boundary slivers, not the regular samples beside a late one."""
+
+    def sample(interval: float, core: float) -> Sample:
+        return Sample(0.0, "p", interval, core, core / 2, 1, None, 1, 1, None, None)
+
+    spans = [(0.05, 90.0), (0.05, 80.0), (0.2, 10.0), (0.002, 500.0)]  # late, then a sliver
+    stats = _stats([(sample(i, c), None, None, 1) for i, c in spans], interval=0.05)
+    assert stats.cpu_core_max == 90.0
+    assert stats.cpu_core_mean == pytest.approx(sum(i * c for i, c in spans) / 0.302)
+    sliver = _stats([(sample(0.002, 500.0), None, None, 1)], interval=0.05)
+    assert sliver.cpu_core_max == 500.0  # a phase of slivers only: its longest
 
 
 def test_peak_rss_grows_with_allocation(child: Callable[[], Child]) -> None:
