@@ -112,16 +112,19 @@ def _linux_hwm(pid: int) -> int | None:
     return None
 
 
-def _stats(rows: list[tuple[Sample, int | None, int | None, int]]) -> PhaseStats:
-    """Stats of (sample, read delta, write delta, peak contribution) rows."""
+def _stats(rows: list[tuple[Sample, int | None, int | None, int]], interval: float) -> PhaseStats:
+    """Stats of (sample, read delta, write delta, peak contribution) rows of a profiler
+    sampling every ``interval`` seconds."""
     if not rows:
         return PhaseStats(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, None, None)
     samples = [r[0] for r in rows]
     duration = sum(s.interval for s in samples)
     # Boundary samples may cover a sliver of an interval, where tick-quantised CPU times
-    # give wild percentages: they count in the (time-weighted) mean, not in the max.
-    typical = max(s.interval for s in samples) / 2
-    full = [s for s in samples if s.interval >= typical]
+    # give wild percentages: they count in the (time-weighted) mean, not in the max. Half
+    # the sampling interval tells them (not half the longest span: one late sample would
+    # leave every regular one out); a phase of slivers only keeps its longest.
+    full = [s for s in samples if s.interval >= interval / 2]
+    full = full or [max(samples, key=lambda s: s.interval)]
 
     def wmean(values: list[float]) -> float:
         if duration <= 0:
@@ -328,7 +331,7 @@ class Profiler:
         by_phase: dict[str, list[tuple[Sample, int | None, int | None, int]]] = {}
         for row in rows:
             by_phase.setdefault(row[0].phase, []).append(row)
-        overall = _stats(rows)
+        overall = _stats(rows, self.interval)
         if hwm0 is not None:  # the process's lifetime peak
             overall = replace(overall, peak_rss=max(overall.peak_rss, hwm0))
         running = self._thread is not None and not self._stop.is_set() and not self.exited
@@ -342,7 +345,7 @@ class Profiler:
             duration=duration,
             exited=self.exited,
             overall=overall,
-            phases={name: _stats(r) for name, r in by_phase.items()},
+            phases={name: _stats(r, self.interval) for name, r in by_phase.items()},
             sampler_cpu_seconds=self._sampler_cpu,
             python_cpu_seconds=python_cpu,
             python_cpu_percent=100.0 * python_cpu / duration if duration > 0 else 0.0,
