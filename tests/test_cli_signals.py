@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-import yaml
+from scenario_files import write_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -28,38 +28,13 @@ POLL_S = 15.0  # how long the test waits before it gives up: the verdict is REQU
 PROGRESS = re.compile(r"^(setup|prepare|ramp_up|steady|ramp_down|drain)\s+t=")
 
 
-def write_scenario(directory: Path) -> Path:
-    entry = {
-        "name": "tiny",
-        "description": "a load that runs until it is stopped",
-        "source": "tests/test_cli_signals.py",
-        "model": "closed",
-        "users": 20,
-        "think_time_ms": 50,
-        "phases": {"ramp_up": 0.5, "steady": 2.0, "ramp_down": 0.5},
-        "tier": "small",
-        "documents": 1000,
-        "operations": [{"op": "find", "weight": 100, "p95_ms": 50}],
-        "criteria": {
-            "p95_ms": 50,
-            "min_throughput": 1,
-            "max_error_rate": 1,
-            "max_rss_mb_per_1000_users": 100_000,
-            "max_cpu_percent": 100,
-        },
-    }
-    directory.mkdir()
-    (directory / "tiny.yaml").write_text(yaml.safe_dump({"scenarios": [entry]}))
-    return directory
-
-
 class Load:
     """`csbench load tiny --duration 30` in a subprocess with its own TMPDIR."""
 
     def __init__(self, tmp_path: Path, quiet: bool = False) -> None:
         self.tmp = tmp_path / "tmp"
         self.tmp.mkdir()
-        scenarios = write_scenario(tmp_path / "scenarios")
+        scenarios = write_scenario(tmp_path / "scenarios").parent
         cmd = [sys.executable, "-m", "csbench.cli", "load", "tiny", "--scenarios", str(scenarios)]
         self.proc = subprocess.Popen(
             [*cmd, "--duration", "30", *(["--quiet"] if quiet else [])],

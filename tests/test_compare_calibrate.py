@@ -97,6 +97,34 @@ def test_thresholds_files_without_pair_noise_still_load(tmp_path: Path) -> None:
     assert loaded.regressions_thresholds() == {r"^core\.Core\.time_op$": 0.15}
 
 
+GOOD = {"machine": "m", "commit": "c", "runs": 3, "created": "t", "factors": {NAME: 1.15}}
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("{not json", "not JSON"),
+        ("[]", "expected a JSON object"),
+        (json.dumps({**GOOD, "colour": "red"}), "key 'colour': unknown"),
+        (json.dumps({k: v for k, v in GOOD.items() if k != "commit"}), "key 'commit': missing"),
+        (json.dumps({**GOOD, "factors": {NAME: -5}}), "factor -5 is below 1"),
+        (json.dumps({**GOOD, "factors": {NAME: "x"}}), f"key 'factors': {NAME}: not a number"),
+        (json.dumps({**GOOD, "noise": [1]}), "key 'noise': expected an object"),
+        (json.dumps({**GOOD, "default_factor": 0.5}), "key 'default_factor': 0.5"),
+        (json.dumps({**GOOD, "runs": -1}), "key 'runs': -1 is not a count"),
+    ],
+)
+def test_a_malformed_thresholds_file_names_file_and_key(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    with pytest.raises(calibrate.ThresholdsFileError) as info:
+        calibrate.read(path)
+    assert str(info.value).startswith(f"{path}: ") and says in str(info.value)
+    assert "\n" not in str(info.value)
+
+
 def test_merge_replaces_only_the_benchmarks_measured_again() -> None:
     three = [({NAME: v(1.0), "other": v(2.0)}, {NAME: v(1.1), "other": v(2.2)})] * 3
     old = calibrate.thresholds("m", "c0ffee", three)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from scenario_files import write_scenario
 
 from csbench.bridge import Unsupported
 from csbench.load import LoadReport, max_users_within_slo, run_scenario
@@ -20,30 +20,7 @@ from csbench.scenarios import Scenario, load_scenarios
 
 def scenario(tmp_path: Path, **fields: Any) -> Scenario:
     """One scenario written to a real YAML file and loaded through the validator."""
-    entry: dict[str, Any] = {
-        "name": "tiny",
-        "description": "test scenario",
-        "source": "tests/test_load.py",
-        "model": "closed",
-        "users": 20,
-        "think_time_ms": 50,
-        "phases": {"ramp_up": 0.5, "steady": 2.0, "ramp_down": 0.5},
-        "tier": "small",
-        "documents": 1000,
-        "operations": [{"op": "find", "weight": 100, "p95_ms": 50}],
-        "criteria": {
-            "p95_ms": 50,
-            "min_throughput": 1,
-            "max_error_rate": 1,
-            "max_rss_mb_per_1000_users": 100_000,
-            "max_cpu_percent": 100,
-        },
-    }
-    entry.update(fields)
-    entry = {k: v for k, v in entry.items() if v is not None}  # None: leave the key out
-    path = tmp_path / f"{entry['name']}.yaml"
-    path.write_text(yaml.safe_dump({"scenarios": [entry]}))
-    return load_scenarios(path)[0]
+    return load_scenarios(write_scenario(tmp_path, **fields))[0]
 
 
 def steady_count(report: LoadReport) -> int:

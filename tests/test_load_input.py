@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 import pytest
 import yaml
+from scenario_files import TINY, write_scenario
 
 from csbench import load
 from csbench.paths import project_root
@@ -26,28 +27,17 @@ from csbench.scenarios import Scenario, load_scenarios
 
 BENCHMARKS = project_root() / "benchmarks"
 HUGE = 1_000_000_000
-ENTRY: dict[str, Any] = {
-    "name": "tiny",
-    "description": "test scenario",
-    "source": "tests/test_load_input.py",
-    "model": "closed",
+SMALL: dict[str, Any] = {  # five users for a second, no memory or CPU criteria
     "users": 5,
-    "think_time_ms": 50,
     "phases": {"ramp_up": 0.2, "steady": 0.6, "ramp_down": 0.2},
-    "tier": "small",
-    "documents": 1000,
-    "operations": [{"op": "find", "weight": 100}],
     "criteria": {"p95_ms": 50, "min_throughput": 1, "max_error_rate": 1},
 }
+ENTRY: dict[str, Any] = {**TINY, **SMALL}
 BROKEN = "scenarios:\n  - name: broken\n    model: closed\n"  # description missing
 
 
 def write(directory: Path, **fields: Any) -> Path:
-    entry = {**ENTRY, **fields}
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{entry['name']}.yaml"
-    path.write_text(yaml.safe_dump({"scenarios": [entry]}, sort_keys=False))
-    return path
+    return write_scenario(directory, **{**SMALL, **fields})
 
 
 def files_under(*roots: Path) -> set[Path]:

@@ -246,7 +246,7 @@ def _check(path: Path, data: object) -> None:
     factor = data.get("default_factor", DEFAULT_FACTOR)
     if not isinstance(factor, int | float) or not math.isfinite(factor) or factor < 1.0:
         raise ThresholdsFileError(f"{path}: key 'default_factor': {factor!r} is not a factor")
-    if not isinstance(data["runs"], int) or data["runs"] < 1:
+    if not isinstance(data["runs"], int) or data["runs"] < 0:  # 0: a hand-set default only
         raise ThresholdsFileError(f"{path}: key 'runs': {data['runs']!r} is not a count")
 
 
