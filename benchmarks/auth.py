@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from csbench.bridge import Batch
+from csbench.measure.bridge import Batch
 
 from . import common
 

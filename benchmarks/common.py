@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from csbench import coreops, procs
-from csbench.bridge import Batch, Driver, DriverError, Unsupported, get_driver, op_clock
-from csbench.paths import cache_dir
-from csbench.target import target_root
+from csbench.measure import coreops, procs
+from csbench.measure.bridge import Batch, Driver, DriverError, Unsupported, get_driver, op_clock
+from csbench.measure.paths import cache_dir
+from csbench.measure.tree import target_root
 
-# Datasets, loads and batch sizes are csbench.coreops's (csbench.paired uses them too).
+# Datasets, loads and batch sizes are csbench.measure.coreops's (shared with guard.paired).
 DATASETS = coreops.DATASETS
 BATCH_COUNT = coreops.BATCH_COUNT
 BATCH_BUDGET_MS = coreops.BATCH_BUDGET_MS
@@ -87,7 +87,7 @@ def area_session(op: str, **params: Any) -> Session:
 
 def scratch_dir(kind: str) -> str:
     """A fresh directory ``csbench-KIND-PID-XXXX`` under the cache, removed when the process
-    exits (or by csbench.procs.sweep once it is gone)."""
+    exits (or by csbench.measure.procs.sweep once it is gone)."""
     root = cache_dir() / "scratch"
     root.mkdir(parents=True, exist_ok=True)
     path = str(procs.mkdtemp(kind, root))

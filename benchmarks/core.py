@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csbench import coreops
+from csbench.measure import coreops
 
 from . import common
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from csbench.bridge import get_driver
-from csbench.target import target_root
+from csbench.measure.bridge import get_driver
+from csbench.measure.tree import target_root
 
 from . import common
 

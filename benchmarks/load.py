@@ -2,10 +2,10 @@
 scenario file is a new param value, with no Python to write.
 
 One ``setup_cache`` (shared by both classes) runs every scenario once on a fresh driver
-with its own users and think time, its phases compressed to RUN_SECONDS (csbench.load),
+with its own users and think time, its phases compressed to RUN_SECONDS (csbench.load.runner),
 then searches the largest user count within the scenario's SLO with SEARCH_SECONDS probes.
 A scenario whose ops the commit lacks is skipped (NaN); a driver crash, or a load larger
-than the machine's memory (csbench.load.check_memory), fails that scenario only.
+than the machine's memory (csbench.load.runner.check_memory), fails that scenario only.
 
 The scenario files are read one by one: a malformed file fails only its own scenarios (the
 names it still shows, else its stem, stay param values whose ``setup`` raises the file's
@@ -20,16 +20,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from csbench.bridge import DriverError, Unsupported
-from csbench.load import (
-    SEARCH_DRAIN_SECONDS,
-    LoadTooLarge,
-    check_memory,
-    max_users_within_slo,
-    run_scenario,
-)
-from csbench.scenarios import KNOWN_OPS, Scenario, ScenarioError, read_directory
-from csbench.target import target_root
+from csbench.load.runner import SEARCH_DRAIN_SECONDS, LoadTooLarge, check_memory, run_scenario
+from csbench.load.scenarios import KNOWN_OPS, Scenario, ScenarioError, read_directory
+from csbench.load.search import max_users_within_slo
+from csbench.measure.bridge import DriverError, Unsupported
+from csbench.measure.tree import target_root
 
 Cache = dict[str, dict[str, Any]]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from csbench.bridge import Driver
-from csbench.bun import ensure_tools, npm_collection_store
-from csbench.config import configured_repo
+from csbench.commits.config import configured_repo
+from csbench.measure.bridge import Driver
+from csbench.measure.bun import ensure_tools, npm_collection_store
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def repo_checkout(tmp_path_factory: pytest.TempPathFactory, bun: Path):
     """Factory: a built git checkout of ``commit`` from the configured repository.
 
     Skips with the reason when no repository is configured ($CSBENCH_REPO or the user
-    config file, see csbench.config).
+    config file, see csbench.commits.config).
     """
     try:
         repo = configured_repo()
@@ -41,8 +41,8 @@ def repo_checkout(tmp_path_factory: pytest.TempPathFactory, bun: Path):
             "no Collection Store repository configured: set CSBENCH_REPO or "
             "`repo` in ~/.config/csbench/config.toml"
         )
-    from csbench.asvconf import git_env
-    from csbench.build import install_dependencies
+    from csbench.commits.asvconf import git_env
+    from csbench.measure.build import install_dependencies
 
     built: dict[str, Path] = {}
 

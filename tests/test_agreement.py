@@ -1,4 +1,4 @@
-"""csbench.agreement on a copy of a stored result of this repository (2307c8d), with the
+"""csbench.observe.agreement on a copy of a stored result of this repository (2307c8d), with the
 find_by_id figures set to known values."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from csbench import agreement
-from csbench.cli import main
+from csbench.cli.app import main
+from csbench.observe import agreement
 
 RESULTS = Path(__file__).parents[1] / "results"
 MACHINE = "xeon-2core-24g"

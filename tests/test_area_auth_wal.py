@@ -2,14 +2,14 @@
 repository: every op passes its checks at 2307c8d (core-2025) and f8a1929 (flat-2025), except
 WAL recovery, which restores no documents there; all are unsupported at 16d6348 (before both).
 
-Skipped, with the reason, when no repository is configured (see csbench.config).
+Skipped, with the reason, when no repository is configured (see csbench.commits.config).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from csbench.bridge import CheckFailed, Driver, Unsupported
+from csbench.measure.bridge import CheckFailed, Driver, Unsupported
 
 pytestmark = pytest.mark.integration
 

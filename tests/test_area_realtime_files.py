@@ -2,7 +2,7 @@
 repository: every op passes its checks at 2307c8d (core-2025) and f8a1929 (flat-2025) and is
 unsupported at 16d6348 (before both areas).
 
-Skipped, with the reason, when no repository is configured (see csbench.config).
+Skipped, with the reason, when no repository is configured (see csbench.commits.config).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from csbench.bridge import Driver, Unsupported
+from csbench.measure.bridge import Driver, Unsupported
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from csbench.bridge import CheckFailed, Driver, DriverError
+from csbench.measure.bridge import CheckFailed, Driver, DriverError
 
 FAKE = Path(__file__).parent / "fake_drivers" / "misbehave.py"
 

@@ -1,4 +1,4 @@
-"""csbench.build with real Bun installs: layouts, the cache/install split, and failures."""
+"""csbench.measure.build with real Bun installs: layouts, the cache/install split, and failures."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from csbench import build
-from csbench.bun import find_bun
+from csbench.measure import build
+from csbench.measure.bun import find_bun
 
 
 def _package_copy(npm_target: Path, dest: Path) -> Path:

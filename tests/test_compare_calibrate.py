@@ -1,4 +1,4 @@
-"""csbench.compare (per-benchmark factors over asv results) and csbench.calibrate (A/A
+"""csbench.guard.compare (per-benchmark factors over asv results) and csbench.guard.calibrate (A/A
 noise into thresholds), on values and on the results of a real asv run (tests/fixtures)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from csbench import calibrate
-from csbench.compare import Change, classify, commit_results, compare
-from csbench.twin import make_twin
+from csbench.commits.twin import make_twin
+from csbench.guard import calibrate
+from csbench.guard.compare import Change, classify, commit_results, compare
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 NAME = "core.Core.time_op('find_by_id', 'small-1000')"
@@ -159,7 +159,7 @@ def test_render_families_counts_runs_and_families(tmp_path: Path) -> None:
 
 
 def test_thresholds_command_names_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
-    from csbench.cli import main
+    from csbench.cli.app import main
 
     assert main(["thresholds", "--machine", "no-such-machine"]) == 2
     assert "no-such-machine.json does not exist" in capsys.readouterr().err

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csbench import datagen
-from csbench.datagen import dataset_file, documents, keys, payload, users, write_jsonl
+from csbench.measure import datagen
+from csbench.measure.datagen import dataset_file, documents, keys, payload, users, write_jsonl
 
 SMALL_FIELDS = {"uid", "group", "age", "score", "email", "name", "active"}
 MEDIUM_FIELDS = SMALL_FIELDS | {"tags", "address", "created", "bio"}

@@ -1,14 +1,14 @@
 """The Bun driver against git checkouts of 2025 commits of the configured repository.
 
-Skipped, with the reason, when no repository is configured (see csbench.config).
+Skipped, with the reason, when no repository is configured (see csbench.commits.config).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from csbench import datagen
-from csbench.bridge import CheckFailed, Driver
+from csbench.measure import datagen
+from csbench.measure.bridge import CheckFailed, Driver
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csbench import datagen
-from csbench.bridge import CheckFailed, Driver, Unsupported
-from csbench.histogram import Histogram
+from csbench.measure import datagen
+from csbench.measure.bridge import CheckFailed, Driver, Unsupported
+from csbench.measure.histogram import Histogram
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_e2e_regression import SLOW_ANCHOR, SLOW_FILE, SLOWDOWN
 
-from csbench.power import commit_all, package_repo
+from csbench.guard.power import commit_all, package_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -100,7 +100,7 @@ def test_ci_exit_codes(
 def test_ci_paired_judges_the_core_ops_and_asv_the_rest(
     commits, thresholds: Path, tmp_path: Path, base: str, head: str, code: int, says: str
 ) -> None:
-    """find_by_id through csbench.paired, the harness floor through asv, in one summary."""
+    """find_by_id through csbench.guard.paired, the harness floor through asv, in one summary."""
     repo, made = commits
     bench = [a for b in BENCH for a in ("--bench", b)]
     out = csbench(
@@ -210,7 +210,7 @@ def test_asv_run_and_continuous_write_scratch_results_not_the_history(
 def test_an_interrupted_run_keeps_the_commits_it_finished(commits, tmp_path: Path) -> None:
     """SIGTERM to `csbench run` while it measures the second of two commits: one line,
     exit 143, the first commit's results stored whole, none of the second's."""
-    from csbench.results import ResultsError, load_file
+    from csbench.observe.results import ResultsError, load_file
 
     repo, made = commits
     hashfile = tmp_path / "commits.txt"

@@ -1,6 +1,6 @@
 """End to end: `csbench power` on a throwaway repository made from the npm package.
 
-Paired (`csbench ci --paired`, csbench.paired): a findBy made 10 % slower is flagged in
+Paired (`csbench ci --paired`, csbench.guard.paired): a findBy made 10 % slower is flagged in
 every trial, with about its injected size, and neither A/A nor the control benchmark ever
 is. Through asv (`csbench ci` alone, calibrated on the original package): a 10 % change
 is buried in the noise between asv's separate processes (README, "Noise and detection

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from csbench import asvconf
-from csbench.power import commit_all, package_repo
+from csbench.commits import asvconf
+from csbench.guard.power import commit_all, package_repo
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from csbench import asvconf, site
-from csbench.power import commit_all, package_repo
-from csbench.targets import load_targets
+from csbench.commits import asvconf
+from csbench.guard.power import commit_all, package_repo
+from csbench.observe import site
+from csbench.observe.targets import load_targets
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +80,7 @@ def test_the_committed_history_publishes_with_plots(tmp_path: Path) -> None:
     """The site of results/ itself (needs the Collection Store repository for commit
     order and dates): every page offline and clean, a plot per target with values, and
     the screenshot targets-history.png beside targets.png."""
-    from csbench.config import configured_repo
+    from csbench.commits.config import configured_repo
 
     repo = configured_repo()
     if not repo:

@@ -1,4 +1,4 @@
-"""One machine name, one hardware (csbench.hardware): a name recorded on other hardware is
+"""One machine name, one hardware (csbench.commits.hardware): a name recorded on other hardware is
 refused with one line and a free name; the default name comes from the hardware."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from csbench import hardware
-from csbench.errors import UsageError
+from csbench.commits import hardware
+from csbench.measure.errors import UsageError
 
 XEON = {"arch": "x86_64", "cpu": "Intel(R) Xeon(R) Processor", "num_cpu": "2",
         "ram": "25276510208"}  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from csbench.histogram import (
+from csbench.measure.histogram import (
     Histogram,
     bucket_bounds,
     bucket_index,

@@ -1,4 +1,4 @@
-"""The load engine (driver/load.ts + csbench.load) against the npm-published Collection
+"""The load engine (driver/load.ts + csbench.load.runner) against the npm-published Collection
 Store: closed and open models, phase timing, error counting, the profiler's figures, the
 criteria, and `csbench load`."""
 
@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from scenario_files import write_scenario
 
-from csbench.bridge import Unsupported
-from csbench.load import LoadReport, max_users_within_slo, run_scenario
-from csbench.scenarios import Scenario, load_scenarios
+from csbench.load.runner import LoadReport, run_scenario
+from csbench.load.scenarios import Scenario, load_scenarios
+from csbench.load.search import max_users_within_slo
+from csbench.measure.bridge import Unsupported
 
 
 def scenario(tmp_path: Path, **fields: Any) -> Scenario:

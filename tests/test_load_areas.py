@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from test_load import scenario
 
-from csbench.bridge import Unsupported
-from csbench.load import run_scenario
-from csbench.scenarios import KNOWN_OPS
+from csbench.load.runner import run_scenario
+from csbench.load.scenarios import KNOWN_OPS
+from csbench.measure.bridge import Unsupported
 
 CHEAP = [op for op in KNOWN_OPS if op != "login"]  # bcrypt at production settings: ~6 logins/s
 WEIGHTS = [{"op": "login", "weight": 1}] + [

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from scenario_files import TINY, write_scenario
 
-from csbench import load
-from csbench.paths import project_root
-from csbench.scenarios import Scenario, load_scenarios
+from csbench.load import runner as load
+from csbench.load.scenarios import Scenario, load_scenarios
+from csbench.measure.paths import project_root
 
 BENCHMARKS = project_root() / "benchmarks"
 HUGE = 1_000_000_000

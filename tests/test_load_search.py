@@ -1,4 +1,4 @@
-"""The max-users search (csbench.load.max_users_within_slo) on a scenario whose SLO breaks
+"""The max-users search (csbench.load.search.max_users_within_slo) on a scenario whose SLO breaks
 at a known user count: doubling, then bisection on a log scale, bounded in probes."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from csbench.load import MIB, max_users_within_slo, within_slo
-from csbench.scenarios import load_all
+from csbench.load.runner import MIB
+from csbench.load.scenarios import load_all
+from csbench.load.search import max_users_within_slo, within_slo
 
 SCENARIO = {s.name: s for s in load_all()}["database"]
 

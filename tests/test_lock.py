@@ -1,4 +1,4 @@
-"""One heavy command per checkout (csbench.lock), with real processes: a second one names
+"""One heavy command per checkout (csbench.cli.lock), with real processes: a second one names
 the holder and exits 3, or waits with --wait; the lock goes with its holder however it
 exits."""
 
@@ -14,7 +14,7 @@ import pytest
 
 HOLD = (
     "import sys, time\n"
-    "from csbench.lock import checkout_lock\n"
+    "from csbench.cli.lock import checkout_lock\n"
     "with checkout_lock('csbench ci BASE HEAD (the test holder)'):\n"
     "    print('held', flush=True)\n"
     "    time.sleep(600)\n"

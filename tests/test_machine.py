@@ -1,4 +1,4 @@
-"""csbench.machine: the rank correlation and spreads on known data; the driver's
+"""csbench.observe.machine: the rank correlation and spreads on known data; the driver's
 pointer_chase and `csbench machine` against the npm-published Collection Store."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csbench import machine
-from csbench.bridge import Driver, DriverError
-from csbench.cli import main
+from csbench.cli.app import main
+from csbench.measure.bridge import Driver, DriverError
+from csbench.observe import machine
 
 
 def test_spearman_on_monotone_and_reversed_series() -> None:

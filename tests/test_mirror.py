@@ -1,4 +1,4 @@
-"""csbench.mirror on the configured Collection Store repository (skipped without one)."""
+"""csbench.commits.mirror on the configured Collection Store repository (skipped without one)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from csbench.asvconf import git_env
-from csbench.config import configured_repo
-from csbench.mirror import HEAD_BRANCH, MISSING_BLOBS, make_mirror
+from csbench.commits.asvconf import git_env
+from csbench.commits.config import configured_repo
+from csbench.commits.mirror import HEAD_BRANCH, MISSING_BLOBS, make_mirror
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""csbench.paired: the verdict rules, the selection of cases, and pairs of real drivers."""
+"""csbench.guard.paired: the verdict rules, the selection of cases, and pairs of real drivers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from csbench import compare, paired, paired_settings, power
-from csbench.bridge import CheckFailed, DriverError, Unsupported
+from csbench.guard import compare, paired, power
+from csbench.guard import settings as paired_settings
+from csbench.measure.bridge import CheckFailed, DriverError, Unsupported
 
 FIND = paired.Case("find_by_indexed", "small-10000")
 

@@ -1,4 +1,4 @@
-"""csbench.power.slow_down: the injected slowdown keeps the method's result and costs the
+"""csbench.guard.power.slow_down: the injected slowdown keeps the method's result and costs the
 asked fraction of its time, run by the pinned Bun on a small class."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from csbench.power import PowerError, slow_down
+from csbench.guard.power import PowerError, slow_down
 
 CLASS = """
 export class Box {

@@ -1,4 +1,4 @@
-"""csbench.procs with real processes and directories: the sweep of temporary directories
+"""csbench.measure.procs with real processes and directories: the sweep of temporary directories
 whose owner is gone, and stopping a process tree whose members lead their own groups."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from csbench import procs
+from csbench.measure import procs
 
 
 def dead_pid() -> int:
@@ -70,7 +70,7 @@ def test_names_carry_the_owner_and_remove_own_removes_them(tmp_path: Path) -> No
 # that group that ignores SIGTERM. The script stops its children and reports.
 TREE = r"""
 import json, os, signal, subprocess, sys, time
-from csbench import procs
+from csbench.measure import procs
 
 ready = sys.argv[1]  # the member creates it once it ignores SIGTERM
 member = (

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from csbench.profile import Profiler, Sample, _stats
+from csbench.measure.profile import Profiler, Sample, _stats
 
 MiB = 2**20
 

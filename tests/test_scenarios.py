@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from csbench.scenarios import (
+from csbench.load.scenarios import (
     KNOWN_OPS,
     ScenarioError,
     default_scenarios_dir,

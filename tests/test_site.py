@@ -1,4 +1,4 @@
-"""csbench.site without a browser: the targets page from the results of a real asv run
+"""csbench.observe.site without a browser: the targets page from the results of a real asv run
 (tests/fixtures), first breaking commit, vendoring that leaves no CDN address behind."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from csbench import site
-from csbench.targets import load_targets
+from csbench.observe import site
+from csbench.observe.targets import load_targets
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from csbench import cli
-from csbench.targets import (
+from csbench.observe.targets import (
     Target,
     TargetFileError,
     evaluate,

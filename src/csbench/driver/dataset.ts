@@ -55,7 +55,7 @@ function storageRoot(library: Library, storage: Storage, dir: unknown): string {
     return resolve(dir);
   }
   if (library.caps.memory_database) return ":memory:";
-  // Named with the pid, as every csbench temp dir (csbench.procs sweeps those of dead owners);
+  // Named with the pid, as every csbench temp dir (csbench.measure.procs sweeps those of dead owners);
   // Python passes a private TMPDIR, so it lands in the dir the driver's owner removes.
   const temp = mkdtempSync(join(tmpdir(), `csbench-mem-${process.pid}-`));
   tempRoots.push(temp);

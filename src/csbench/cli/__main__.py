@@ -1,0 +1,7 @@
+"""``python -m csbench.cli``."""
+
+import sys
+
+from csbench.cli.app import main
+
+sys.exit(main())

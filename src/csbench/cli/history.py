@@ -1,0 +1,202 @@
+"""`csbench run | asv | mirror | publish | builds`: the history of every commit, asv's own
+commands, a usable local mirror, the site and the build report."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from csbench.cli.argtypes import (
+    positive_int,
+)
+from csbench.cli.common import Handler, checked_repo, log
+from csbench.commits import asvconf, git
+from csbench.commits.config import configured_repo
+from csbench.measure import procs
+from csbench.measure.errors import UsageError
+from csbench.measure.paths import project_root
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    rest = args.rest
+    from csbench.measure.bun import ensure_tools
+
+    repo = configured_repo(args.repo)
+    if repo:  # bad input is one line, before asv writes anything
+        git.check_range(git.check_repo(repo), args.range)
+    results = Path(args.results).resolve() if args.results else project_root() / "results"
+    machine = asvconf.ensure_machine(args.machine, [results])
+    ensure_tools()
+    config = asvconf.derived_config(repo, results_dir=str(results))
+    fresh = not (results / machine).exists()
+    # Commit after commit (asv interleaves rounds across commits by default): each commit's
+    # results are stored when it is finished, so an interrupted run keeps them.
+    interleave = any(a.startswith(("--interleave", "--no-interleave")) for a in rest)
+    order = [] if interleave else ["--no-interleave-rounds"]
+    run = ["run", args.range, "--machine", machine, *order, *rest]
+    code = asvconf.asv(run, config).returncode
+    if fresh and [p.name for p in (results / machine).glob("*")] == ["machine.json"]:
+        shutil.rmtree(results / machine)  # asv stored nothing: leave no machine behind
+    return code
+
+
+def _cmd_asv(args: argparse.Namespace) -> int:
+    rest = args.rest
+    if not rest:
+        raise UsageError("name an asv subcommand, e.g. `csbench asv compare A B`")
+    repo = configured_repo(args.repo)
+    if repo:
+        git.check_repo(repo)
+    overrides: dict[str, str] = {}
+    if rest[0] in ("run", "continuous", "dev"):  # the committed history changes via csbench run
+        results = Path(args.results or project_root() / ".asv" / "scratch-results").resolve()
+        overrides["results_dir"] = str(results)
+        if not args.results:
+            print(f"csbench asv: results go to {results} (--results DIR to choose)",
+                  file=sys.stderr)  # fmt: skip
+        named = _asv_machine(rest)
+        machine = asvconf.ensure_machine(named, [results])
+        if named is None:
+            rest = [rest[0], "--machine", machine, *rest[1:]]
+    elif args.results:
+        overrides["results_dir"] = str(Path(args.results).resolve())
+    config = asvconf.derived_config(repo, **overrides)
+    return asvconf.asv(rest, config).returncode
+
+
+def _asv_machine(rest: list[str]) -> str | None:
+    """The value of asv's own ``--machine`` option in ``rest``, if given."""
+    for i, word in enumerate(rest):
+        if word == "--machine" and i + 1 < len(rest):
+            return rest[i + 1]
+        if word.startswith("--machine="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def _cmd_mirror(args: argparse.Namespace) -> int:
+    from csbench.commits.mirror import make_mirror
+
+    print(make_mirror(args.source, Path(args.dest)))
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from csbench.observe import results as stored
+
+    conf = asvconf.load_conf()
+    results = Path(args.results) if args.results else project_root() / conf["results_dir"]
+    html_dir = Path(args.html) if args.html else project_root() / conf["html_dir"]
+    with procs.temp_dir("publish") as scratch:
+        if stored.bad_files(results):  # asv would read them too: publish the others
+            view = Path(scratch) / "results"
+            stored.readable_copy(results, view)
+            results = view
+        return _publish(args, results, html_dir)
+
+
+def _publish(args: argparse.Namespace, results: Path, html_dir: Path) -> int:
+    from csbench.observe import site
+    from csbench.observe import targets as tg
+
+    overrides: dict[str, object] = {
+        "results_dir": str(results.resolve()),
+        "html_dir": str(html_dir.resolve()),
+    }
+    if args.branch:
+        overrides["branches"] = args.branch
+    thresholds = site.regressions_thresholds(tg.machines(results))
+    if thresholds:
+        overrides["regressions_thresholds"] = thresholds
+    config = asvconf.derived_config(configured_repo(args.repo), name="publish", **overrides)
+    proc = asvconf.asv(["publish"], config)
+    if proc.returncode != 0:
+        return proc.returncode
+    try:
+        site.finish(html_dir, results)
+    except site.SiteError as exc:
+        print(f"csbench publish: {exc}", file=sys.stderr)
+        return 1
+    print(f"csbench publish: {html_dir} (serve: python -m http.server -d {html_dir})")
+    if args.check:
+        pages = ("index.html", "index.html#/summarylist", "index.html#/regressions", "targets.html")
+        report = site.check_site(html_dir, Path(args.check), pages)
+        bad = {
+            p: r["errors"] + r["external"]
+            for p, r in report.items()
+            if r["errors"] or r["external"]
+        }
+        for page, problems in bad.items():
+            print(f"csbench publish: {page}: {problems[:5]}", file=sys.stderr)
+        print(f"csbench publish: {len(pages)} pages checked offline, screenshot {args.check}")
+        return 1 if bad else 0
+    return 0
+
+
+def _cmd_builds(args: argparse.Namespace) -> int:
+    from csbench.commits import builds
+    from csbench.measure.bun import ensure_tools
+
+    repo = checked_repo(args.repo)
+    ensure_tools()
+    branches = args.branch or asvconf.load_conf()["branches"]
+    path = Path(args.output) if args.output else project_root() / "results" / builds.REPORT_NAME
+    records = builds.build_report(repo, branches, path, args.limit, log, args.retry_failed)
+    built = sum(r.status == "built" for r in records.values())
+    print(f"{path}: {len(records)} commits, {built} built, {len(records) - built} failed")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add this family's subcommands to ``sub``; returns their handlers by name."""
+    run = sub.add_parser("run", help="asv run over a commit range (extra args go to asv)")
+    run.add_argument(
+        "--repo",
+        help="local Collection Store repository (else $CSBENCH_REPO, "
+        "the user config file, or asv.conf.json's upstream URL)",
+    )
+    run.add_argument(
+        "--machine", help="asv machine name (default: from the hardware, e.g. xeon-2core-24g)"
+    )
+    run.add_argument(
+        "--results", help="results directory (default: results/; e.g. a scratch one for A/A)"
+    )
+    run.add_argument("range", help="commit range, e.g. 2307c8d^! or master~5..master")
+    passthru = sub.add_parser("asv", help="any asv command with csbench's config and repo")
+    passthru.add_argument("--repo", help="local Collection Store repository")
+    passthru.add_argument(
+        "--results",
+        help="asv results directory (asv run / continuous / dev: default .asv/scratch-results, "
+        "so that the committed history changes only through csbench run)",
+    )
+    mirror = sub.add_parser("mirror", help="make a repaired local mirror asv can use")
+    mirror.add_argument("source", help="a git directory or URL of Collection Store")
+    mirror.add_argument("dest", help="where to create the bare mirror")
+    pub = sub.add_parser("publish", help="asv publish, offline assets, and the targets page")
+    pub.add_argument("--repo", help="repository (else $CSBENCH_REPO, config, or upstream)")
+    pub.add_argument("--results", help="asv results directory (default: results/)")
+    pub.add_argument("--html", help="site directory (default: asv.conf.json's html_dir)")
+    pub.add_argument("--branch", action="append", help="branches to show (default: the config's)")
+    pub.add_argument(
+        "--check",
+        metavar="PNG",
+        help="then load the site in headless Chromium, "
+        "network off, and save a screenshot of the targets page",
+    )
+    bld = sub.add_parser("builds", help="try to build every first-parent commit; the report")
+    bld.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    bld.add_argument("--branch", action="append", help="branches (default: the config's)")
+    bld.add_argument("--limit", type=positive_int, help="build at most this many new commits")
+    bld.add_argument(
+        "--retry-failed", action="store_true", help="build again the commits recorded as failed"
+    )
+    bld.add_argument("--output", help="report file (default: results/build-report.jsonl)")
+    return {
+        "run": _cmd_run,
+        "asv": _cmd_asv,
+        "mirror": _cmd_mirror,
+        "publish": _cmd_publish,
+        "builds": _cmd_builds,
+    }

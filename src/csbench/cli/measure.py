@@ -1,0 +1,221 @@
+"""`csbench setup | probe | machine | load`: the pinned tools, what a tree offers, how the
+host moves figures, and one load scenario outside asv."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from csbench.cli.argtypes import (
+    positive_float,
+)
+from csbench.cli.common import Handler
+from csbench.commits.config import configured_repo
+from csbench.measure.errors import UsageError
+
+if TYPE_CHECKING:
+    from csbench.load.scenarios import Scenario
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from csbench.measure.bun import ensure_tools, npm_collection_store
+    from csbench.observe import site
+
+    bun = ensure_tools()
+    print(f"bun: {bun}\nnpm Collection Store: {npm_collection_store()}")
+    print(f"site assets and playwright-core: {site.ensure_assets()}")
+    return 0
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from csbench.measure.bridge import Driver, DriverError
+
+    if not Path(args.target).is_dir():
+        raise UsageError(f"{args.target}: no such directory")
+    drv = Driver(args.target)
+    try:
+        print(json.dumps(drv.probe(), indent=2))
+    except DriverError as exc:  # Unsupported: no Collection Store there
+        raise UsageError(str(exc).splitlines()[0]) from None
+    finally:
+        drv.close()
+    return 0
+
+
+def _cmd_machine(args: argparse.Namespace) -> int:
+    from csbench.measure.bridge import DriverError
+    from csbench.measure.bun import ensure_tools, npm_collection_store
+    from csbench.measure.coreops import DATASETS
+    from csbench.observe import machine
+
+    if args.dataset not in DATASETS:
+        print(f"csbench machine: unknown dataset {args.dataset!r} (have: "
+              f"{', '.join(DATASETS)})", file=sys.stderr)  # fmt: skip
+        return 2
+    ensure_tools()
+    target = Path(args.target) if args.target else npm_collection_store()
+    try:
+        report = machine.measure(target, args.seconds, args.op, args.dataset)
+    except DriverError as exc:
+        print(f"csbench machine: {exc}", file=sys.stderr)
+        return 2
+    print(report.to_json() if args.json else machine.render(report))
+    return 0
+
+
+def _load_target(args: argparse.Namespace) -> Path:
+    """The tree --checkout names, the built --commit, or the npm Collection Store."""
+    if args.checkout:
+        return Path(args.checkout)
+    if args.commit:
+        from csbench.commits import git
+        from csbench.commits.checkout import built_commit
+
+        repo = configured_repo(args.repo)
+        if not repo:
+            raise ValueError("--commit needs a repository (--repo, $CSBENCH_REPO or config)")
+        return built_commit(git.check_repo(repo), git.resolve(repo, args.commit))
+    from csbench.measure.bun import ensure_tools, npm_collection_store
+
+    ensure_tools()
+    return npm_collection_store()
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """UsageError unless the counts are >= 1 and the durations finite and > 0."""
+    for flag, count in (("--users", args.users), ("--probes", args.probes)):
+        if count is not None and count < 1:
+            raise UsageError(f"{flag} must be at least 1, got {count}")
+    for flag, seconds in (("--duration", args.duration), ("--probe-duration", args.probe_duration)):
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise UsageError(f"{flag} must be a finite number of seconds > 0, got {seconds:g}")
+
+
+def _scenario(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
+    """The named scenario of the directory and one warning per bad file elsewhere in it;
+    the named scenario's own bad file is the error."""
+    from csbench.load import scenarios
+
+    catalog = scenarios.read_directory(args.scenarios)
+    if catalog.problem:
+        raise UsageError(catalog.problem)
+    error = catalog.error_of(args.scenario)
+    if error:
+        raise UsageError(error)
+    if args.scenario not in catalog.scenarios:
+        known = ", ".join(catalog.names)
+        raise UsageError(f"no scenario {args.scenario!r} in {catalog.directory} (known: {known})")
+    warnings = [f"skipped {', '.join(b.names)}: {b.error}" for b in catalog.bad_files]
+    return catalog.scenarios[args.scenario], warnings
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from csbench.load import runner as load
+    from csbench.load.search import max_users_within_slo
+    from csbench.measure.bridge import DriverError, Unsupported
+    from csbench.measure.build import BuildError
+    from csbench.observe import load_report
+
+    _check_numbers(args)
+    scenario, warnings = _scenario(args)
+    users = scenario.users if args.users is None else args.users
+    load.check_memory(scenario, users)
+    if args.search:
+        load.check_memory(scenario, 2 * users, why=" (--search probes up to 2 x users)")
+    try:
+        target = _load_target(args)
+    except (BuildError, ValueError) as exc:
+        print(f"csbench load: {exc}", file=sys.stderr)
+        return 2
+    for warning in warnings:  # after every refusal: bad input gets its one line alone
+        print(f"csbench load: warning: {warning}", file=sys.stderr)
+    tty = sys.stderr.isatty()
+
+    def progress(p: dict[str, object]) -> None:
+        if args.quiet:
+            return
+        line = load_report.progress_line(p)
+        print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", file=sys.stderr)
+
+    def run(count: int, duration: float | None, drain: float) -> load.LoadReport:
+        report = load.run_scenario(
+            target,
+            scenario,
+            users=count,
+            duration=duration,
+            seed=args.seed,
+            drain=drain,
+            on_progress=progress,
+        )
+        if tty and not args.quiet:
+            print(file=sys.stderr)
+        return report
+
+    try:
+        report = run(users, args.duration, load.DRAIN_SECONDS)
+        search = None
+        if args.search:
+            search = max_users_within_slo(
+                lambda n: run(n, args.probe_duration, load.SEARCH_DRAIN_SECONDS),
+                scenario,
+                start=max(1, users // 8),
+                limit=2 * users,
+                max_probes=args.probes,
+            )
+    except Unsupported as exc:
+        print(f"csbench load: {scenario.name} cannot run at {target}: {exc}", file=sys.stderr)
+        return 3
+    except DriverError as exc:
+        print(f"csbench load: driver failed: {exc}", file=sys.stderr)
+        return 3
+    if args.json:
+        out = {"target": str(target), "report": report.as_dict()}
+        if search is not None:
+            out["search"] = search.as_dict()
+        print(json.dumps(out, indent=2))
+    else:
+        print(load_report.render_report(scenario, report, str(target)))
+        if search is not None:
+            print()
+            print(load_report.render_search(search))
+    return 1 if args.strict and not report.passed else 0
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add this family's subcommands to ``sub``; returns their handlers by name."""
+    sub.add_parser("setup", help="install the pinned Bun and the npm Collection Store")
+    probe = sub.add_parser("probe", help="print what the driver finds in a Collection Store tree")
+    probe.add_argument("target", help="a Collection Store tree with node_modules installed")
+    mach = sub.add_parser(
+        "machine", help="how much the host's other tenants move memory latency and op times"
+    )
+    mach.add_argument(
+        "--target", help="a Collection Store tree (default: the npm package csbench installs)"
+    )
+    mach.add_argument("--seconds", type=positive_float, default=30.0, help="how long to measure")
+    mach.add_argument("--op", default="find_by_id", help="core op to follow (default find_by_id)")
+    mach.add_argument("--dataset", default="small-10000", help="its dataset")
+    mach.add_argument("--json", action="store_true", help="print the report as JSON")
+    ld = sub.add_parser("load", help="run one load scenario outside asv and print its report")
+    ld.add_argument("scenario", help="scenario name (benchmarks/scenarios/*.yaml)")
+    ld.add_argument("--users", type=int, help="virtual users (default: the scenario's)")
+    ld.add_argument(
+        "--duration", type=float, help="compress the phases to this many seconds in total"
+    )
+    where = ld.add_mutually_exclusive_group()
+    where.add_argument("--commit", help="build and run this commit of the repository")
+    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
+    ld.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    ld.add_argument("--seed", type=int, default=0)
+    ld.add_argument("--search", action="store_true", help="then search max users within SLO")
+    ld.add_argument("--probe-duration", type=float, default=10.0, help="seconds per probe")
+    ld.add_argument("--probes", type=int, default=7, help="probe runs of the search at most")
+    ld.add_argument("--scenarios", help="scenario directory (default: benchmarks/scenarios)")
+    ld.add_argument("--json", action="store_true", help="print the report as JSON")
+    ld.add_argument("--quiet", action="store_true", help="no progress line")
+    ld.add_argument("--strict", action="store_true", help="exit 1 when a criterion fails")
+    return {"setup": _cmd_setup, "probe": _cmd_probe, "machine": _cmd_machine, "load": _cmd_load}

@@ -1,0 +1,124 @@
+"""`csbench targets | agreement`: stored results judged against the plan's targets, and the
+clock self-check."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from csbench.cli.argtypes import (
+    non_negative_float,
+)
+from csbench.cli.common import Handler
+from csbench.commits import asvconf
+from csbench.commits.config import configured_repo
+from csbench.measure.paths import project_root
+
+
+def _cmd_agreement(args: argparse.Namespace) -> int:
+    from csbench.observe import agreement
+    from csbench.observe import targets as tg
+
+    try:
+        machine, table = agreement.rows(
+            Path(args.results), args.machine, args.commit, args.op, args.dataset
+        )
+    except tg.ResultsNotFound as exc:
+        print(f"csbench agreement: {exc}", file=sys.stderr)
+        return 2
+    print(agreement.render(machine, table, args.op, args.dataset, args.tolerance))
+    disagree = [r for r in table if r.agrees(args.tolerance) is False]
+    return 1 if args.strict and disagree else 0
+
+
+def _cmd_targets(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from csbench.observe import targets as tg
+
+    repo = configured_repo(args.repo)
+
+    def resolve(rev: str) -> str:
+        if not repo:
+            raise tg.ResultsNotFound(f"cannot resolve {rev!r} without a repository (--repo)")
+        out = subprocess.run(
+            ["git", "-C", repo, "rev-parse", "--verify", f"{rev}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            env=asvconf.git_env(),
+        )
+        if out.returncode != 0:
+            raise tg.ResultsNotFound(f"{repo}: unknown revision {rev!r}")
+        return out.stdout.strip()
+
+    try:
+        targets = tg.load_targets(Path(args.targets) if args.targets else None)
+        results = tg.load_commit_results(Path(args.results), args.machine, args.commit, resolve)
+    except (tg.TargetFileError, tg.ResultsNotFound) as exc:
+        print(f"csbench targets: {exc}", file=sys.stderr)
+        return 2
+    verdicts = [tg.evaluate(t, results) for t in targets]
+    if args.against:
+        from csbench.guard import calibrate
+
+        try:
+            other = tg.load_commit_results(
+                Path(args.against), results.machine, results.commit, resolve
+            )
+        except tg.ResultsNotFound as exc:
+            print(f"csbench targets: {args.against}: {exc}", file=sys.stderr)
+            return 2
+        cal = calibrate.load(results.machine)
+        others = [tg.evaluate(t, other) for t in targets]
+        limits = {n: f - 1.0 for n, f in cal.history_factors.items()} if cal else None
+        noise = cal.noise if cal else None
+        print(tg.render_against(verdicts, others, results, Path(args.against), noise, limits))
+        return 0
+    if args.format == "json":
+        print(tg.render_json(verdicts, results))
+    else:
+        print(tg.render_text(verdicts, results, markdown=args.format == "markdown"))
+    failed = any(v.status == "fail" or v.unjudged_by_failure for v in verdicts)
+    return 1 if args.strict and failed else 0
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add this family's subcommands to ``sub``; returns their handlers by name."""
+    agr = sub.add_parser(
+        "agreement", help="busy-clock time_op against the histogram p50, per stored commit"
+    )
+    agr.add_argument("--commit", help="hash prefix (default: every stored commit)")
+    agr.add_argument("--machine", help="asv machine name (default: the only one in results/)")
+    agr.add_argument("--op", default="find_by_id")
+    agr.add_argument("--dataset", default="small-10000")
+    agr.add_argument(
+        "--tolerance", type=non_negative_float, default=0.10, help="default 0.10 (10 %%)"
+    )
+    agr.add_argument("--strict", action="store_true", help="exit 1 when a commit disagrees")
+    agr.add_argument(
+        "--results", default=str(project_root() / "results"), help="asv results directory"
+    )
+    tgt = sub.add_parser("targets", help="judge one commit's stored results against targets.yaml")
+    tgt.add_argument("--commit", help="hash prefix or revision (default: the newest results)")
+    tgt.add_argument("--machine", help="asv machine name (default: the only one in results/)")
+    tgt.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    tgt.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a target fails or could not be judged because its benchmark failed",
+    )
+    tgt.add_argument("--targets", help="targets file (default: benchmarks/targets.yaml)")
+    tgt.add_argument(
+        "--results",
+        default=str(project_root() / "results"),
+        help="asv results directory (default: results/)",
+    )
+    tgt.add_argument(
+        "--against",
+        metavar="RESULTS",
+        help="another run's results directory: each target's ratio to it, and whether "
+        "that stays within the machine's calibrated run-to-run noise",
+    )
+    tgt.add_argument("--repo", help="repository used to resolve --commit revisions")
+    return {"agreement": _cmd_agreement, "targets": _cmd_targets}

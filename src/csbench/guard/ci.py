@@ -1,0 +1,269 @@
+"""``csbench ci`` and ``csbench calibrate``: asv runs into throwaway results directories.
+
+ci BASE HEAD: both commits are built first (csbench.commits.checkout: a commit that cannot be built
+is an infrastructure error, reported before any benchmark runs), then asv runs them into
+a temporary results directory (the stored history in results/ is never touched) and
+csbench.guard.compare judges every benchmark with the machine's calibrated factor.
+
+Exit codes: 0 no regression; 1 a performance regression; 2 a benchmark that ran at BASE
+failed at HEAD; 3 a build or infrastructure error. The highest applicable code wins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asv.util import human_value
+
+from csbench.commits import asvconf
+from csbench.commits.checkout import built_commit, resolve_commit
+from csbench.commits.twin import make_twin
+from csbench.guard import calibrate, compare, paired
+from csbench.measure import procs
+from csbench.measure.build import BuildError
+from csbench.observe import targets as tg
+
+OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
+
+
+class InfrastructureError(RuntimeError):
+    """asv could not run, or a commit could not be built: exit code 3."""
+
+
+@dataclass
+class CiResult:
+    base: str
+    head: str
+    machine: str
+    changes: list[compare.Change] = field(default_factory=list)
+    units: dict[str, str | None] = field(default_factory=dict)
+    targets_text: str = ""
+    calibrated: bool = False
+    paired: paired.Settings | None = None
+    paired_count: int = 0
+    error: str = ""
+
+    def of(self, kind: str) -> list[compare.Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    @property
+    def exit_code(self) -> int:
+        if self.error:
+            return INFRASTRUCTURE
+        if self.of("failed"):
+            return BENCHMARK_ERROR
+        return REGRESSION if self.of("regression") else OK
+
+
+def run_asv_into(
+    repo: str,
+    commits: list[str],
+    machine: str,
+    work: Path,
+    bench: list[str],
+    log: Callable[[str], None] = print,
+    allow_empty: bool = False,
+) -> Path | None:
+    """asv run of ``commits`` (full hashes) into ``work``/results; returns that directory,
+    or None when ``allow_empty`` and ``bench`` selects no benchmark.
+
+    asv exits 2 when a benchmark failed, which is a result, not an infrastructure error."""
+    config = asvconf.derived_config(
+        repo=repo,
+        name=f"ci-{work.name}",
+        results_dir=str(work / "results"),
+        html_dir=str(work / "html"),
+    )
+    work.mkdir(parents=True, exist_ok=True)
+    hashfile = work / "commits.txt"
+    hashfile.write_text("".join(f"{c}\n" for c in commits))
+    args = ["run", f"HASHFILE:{hashfile}", "--machine", machine]
+    if len(commits) > 1:  # rounds alternate between the commits: drift hits both alike
+        args.append("--interleave-rounds")
+    args += [a for b in bench for a in ("--bench", b)]
+    log(f"csbench: asv {' '.join(args)}")
+    try:
+        proc = asvconf.asv(args, config, capture=True)
+    finally:
+        config.unlink(missing_ok=True)
+    if (
+        allow_empty
+        and proc.returncode == 1
+        and "No benchmarks selected" in proc.stdout + proc.stderr
+    ):
+        log("csbench: asv selected no benchmark")
+        return None
+    if proc.returncode not in (0, 2):
+        tail = (proc.stdout + proc.stderr)[-3000:]
+        raise InfrastructureError(f"asv run exited {proc.returncode}:\n{tail}")
+    results = work / "results"
+    for commit in commits:
+        if not compare.commit_results(results, machine, commit):
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            raise InfrastructureError(f"asv stored no results for {commit[:8]}:\n{tail}")
+    return results
+
+
+def _units(results: Path) -> dict[str, str | None]:
+    meta = results / "benchmarks.json"
+    data = json.loads(meta.read_text()) if meta.is_file() else {}
+    return {k: v.get("unit") for k, v in data.items() if isinstance(v, dict)}
+
+
+def ci(
+    repo: str,
+    base_rev: str,
+    head_rev: str,
+    machine: str,
+    bench: list[str],
+    thresholds: calibrate.Thresholds | None,
+    work: Path,
+    log: Callable[[str], None] = print,
+    builds: Path | None = None,
+    paired_settings: paired.Settings | None = None,
+) -> CiResult:
+    """Build and benchmark BASE and HEAD in ``work`` (a scratch directory the caller
+    removes) and compare them; a commit's fault is in the result, never raised. The
+    pre-built trees go to ``builds`` (default ``work``/builds), where they are reused.
+
+    With ``paired_settings`` the core ops (core.Core.time_op) are measured and judged by
+    csbench.guard.paired on those trees, and asv runs the rest."""
+    result = CiResult(base=base_rev, head=head_rev, machine=machine, paired=paired_settings)
+    try:
+        base, head = resolve_commit(repo, base_rev), resolve_commit(repo, head_rev)
+        result.base, result.head = base, head
+        trees = []
+        for commit in (base, head):  # a build failure is named before asv starts
+            log(f"csbench: building {commit[:8]}")
+            trees.append(built_commit(repo, commit, root=builds or work / "builds"))
+        asv_bench = bench
+        if paired_settings is not None:
+            cases = paired.select(bench)
+            measured = paired.measure(trees[0], trees[1], cases, paired_settings, log)
+            result.changes = [m.change(paired_settings) for m in measured]
+            result.paired_count = len(cases)
+            result.units.update({compare.benchmark_of(c.name): "seconds" for c in cases})
+            asv_bench = paired.asv_patterns(bench)
+        results = run_asv_into(
+            repo, [base, head], machine, work, asv_bench, log, allow_empty=bool(result.changes)
+        )
+    except (BuildError, InfrastructureError) as exc:
+        result.error = str(exc)
+        return result
+    result.calibrated = thresholds is not None
+    if results is None:
+        return result
+    result.changes += compare.compare(
+        compare.commit_results(results, machine, base),
+        compare.commit_results(results, machine, head),
+        thresholds.factors if thresholds else {},
+        thresholds.default_factor if thresholds else calibrate.DEFAULT_FACTOR,
+    )
+    result.units.update(_units(results))
+    try:
+        commit = tg.load_commit_results(results, machine, head)
+        verdicts = [tg.evaluate(t, commit) for t in tg.load_targets()]
+        result.targets_text = tg.render_text(verdicts, commit, markdown=True)
+    except (tg.ResultsNotFound, tg.TargetFileError) as exc:
+        result.targets_text = f"targets not evaluated: {exc}"
+    return result
+
+
+def _value(v: float | None, unit: str | None) -> str:
+    if v is None:
+        return "failed"
+    if v != v:
+        return "n/a"
+    return human_value(v, unit or "unit") if unit in ("seconds", "bytes") else f"{v:.4g} {unit}"
+
+
+def markdown(result: CiResult, site_url: str | None = None) -> str:
+    """A summary fit for a pull-request comment."""
+    verdict = {
+        OK: "no performance regression",
+        REGRESSION: "performance regression",
+        BENCHMARK_ERROR: "benchmark error",
+        INFRASTRUCTURE: "build or infrastructure error",
+    }[result.exit_code]
+    lines = [
+        f"## csbench: {result.base[:8]} → {result.head[:8]} on {result.machine}",
+        "",
+        f"**{verdict}** (exit {result.exit_code})",
+    ]
+    if result.error:
+        return "\n".join([*lines, "", "```", result.error.strip()[-3000:], "```"])
+    how = "calibrated per-benchmark factors" if result.calibrated else "uncalibrated factor"
+    if result.paired is not None:
+        rest = f", {how} for the rest" if len(result.changes) > result.paired_count else ""
+        how = f"{result.paired.describe()} for the {result.paired_count} core ops{rest}"
+    lines += [
+        "",
+        f"{len(result.changes)} benchmarks compared with {how}; "
+        f"{len(result.of('regression'))} regressions, {len(result.of('improvement'))} "
+        f"improvements, {len(result.of('failed'))} new failures, "
+        f"{len(result.of('still-failed'))} failing at both.",
+    ]
+
+    def link(name: str) -> str:
+        bench = compare.benchmark_of(name)
+        return f"[`{name}`]({site_url.rstrip('/')}/#{bench})" if site_url else f"`{name}`"
+
+    for kind, title in (
+        ("regression", "Regressions"),
+        ("failed", "New failures"),
+        ("improvement", "Improvements"),
+        ("still-failed", "Failing at both commits"),
+    ):
+        rows = result.of(kind)
+        if not rows:
+            continue
+        lines += ["", f"### {title}", "", "| benchmark | base | head | ratio | factor |"]
+        lines.append("|---|---|---|---|---|")
+        for c in rows:
+            unit = result.units.get(compare.benchmark_of(c.name))
+            ratio = f"{c.ratio:.2f}" if c.ratio is not None else "-"
+            lines.append(
+                f"| {link(c.name)} | {_value(c.base, unit)} | {_value(c.head, unit)} "
+                f"| {ratio} | {c.factor:.2f} |"
+            )
+    if result.targets_text:
+        lines += ["", "### Targets at HEAD", "", result.targets_text]
+    return "\n".join(lines)
+
+
+def calibrate_machine(
+    repo: str,
+    rev: str,
+    machine: str,
+    runs: int,
+    bench: list[str],
+    log: Callable[[str], None] = print,
+    allow_empty: bool = False,
+) -> calibrate.Thresholds | None:
+    """``runs`` A/A asv runs of ``rev`` and its twin (csbench.commits.twin), interleaved as in
+    ``ci``, into throwaway directories, turned into thresholds; None when ``allow_empty``
+    and ``bench`` selects no benchmark."""
+    pairs: list[calibrate.Pair] = []
+    with procs.temp_dir("calibrate") as scratch:
+        try:
+            twin_repo, commit, twin = make_twin(repo, rev, Path(scratch))
+        except RuntimeError as exc:  # git failed, or BuildError: an unknown revision
+            raise InfrastructureError(str(exc)) from exc
+        for i in range(runs):
+            log(f"csbench: calibration run {i + 1} of {runs}: {commit[:8]} and its twin")
+            work = Path(scratch) / f"run-{i}"
+            results = run_asv_into(
+                str(twin_repo), [commit, twin], machine, work, bench, log, allow_empty
+            )
+            if results is None:
+                return None
+            pairs.append(
+                (
+                    compare.commit_results(results, machine, commit),
+                    compare.commit_results(results, machine, twin),
+                )
+            )
+    return calibrate.thresholds(machine, commit, pairs)
