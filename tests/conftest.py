@@ -4,7 +4,6 @@ test set-up itself; a configured 2025 checkout when there is one."""
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,7 +40,7 @@ def repo_checkout(tmp_path_factory: pytest.TempPathFactory, bun: Path):
             "no Collection Store repository configured: set CSBENCH_REPO or "
             "`repo` in ~/.config/csbench/config.toml"
         )
-    from csbench.commits.asvconf import git_env
+    from csbench.commits import git
     from csbench.measure.build import install_dependencies
 
     built: dict[str, Path] = {}
@@ -49,15 +48,8 @@ def repo_checkout(tmp_path_factory: pytest.TempPathFactory, bun: Path):
     def checkout(commit: str) -> Path:
         if commit not in built:
             dest = tmp_path_factory.mktemp(f"cs-{commit}")
-            env = git_env()
-            subprocess.run(
-                ["git", "clone", "--quiet", "--shared", "--no-checkout", repo, str(dest)],
-                check=True,
-                env=env,
-            )
-            subprocess.run(
-                ["git", "-C", str(dest), "checkout", "--quiet", commit], check=True, env=env
-            )
+            git.git(None, "clone", "--quiet", "--shared", "--no-checkout", repo, str(dest))
+            git.git(dest, "checkout", "--quiet", commit)
             install_dependencies(dest, commit)
             built[commit] = dest
         return built[commit]

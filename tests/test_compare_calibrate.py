@@ -12,7 +12,7 @@ import pytest
 
 from csbench.commits.twin import make_twin
 from csbench.guard import calibrate
-from csbench.guard.compare import Change, classify, commit_results, compare
+from csbench.guard.compare import Change, asv_says_lower, classify, commit_results, compare
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 NAME = "core.Core.time_op('find_by_id', 'small-1000')"
@@ -37,6 +37,18 @@ def v(x: float | None) -> tuple[float | None, None, None]:
 )
 def test_classify(base: float | None, head: float | None, factor: float, kind: str) -> None:
     assert classify(NAME, v(base), v(head), factor) == kind
+
+
+def test_asv_says_lower_pins_asvs_rule() -> None:
+    """The one private asv name csbench uses: the factor alone without statistics; with
+    asv's confidence intervals, overlapping ones are no difference whatever the factor."""
+    assert asv_says_lower(1.0, 1.4, None, None, 1.3)
+    assert not asv_says_lower(1.0, 1.2, None, None, 1.3)
+    apart = ({"ci_99_a": 0.9, "ci_99_b": 1.1, "q_25": 0.95, "q_75": 1.05, "repeat": 10}, None)
+    far = ({"ci_99_a": 1.8, "ci_99_b": 2.2, "q_25": 1.9, "q_75": 2.1, "repeat": 10}, None)
+    wide = ({"ci_99_a": 0.5, "ci_99_b": 2.5, "q_25": 0.8, "q_75": 2.2, "repeat": 10}, None)
+    assert asv_says_lower(1.0, 2.0, apart, far, 1.3)
+    assert not asv_says_lower(1.0, 2.0, apart, wide, 1.3)
 
 
 def test_higher_is_better_series_regress_downwards() -> None:

@@ -79,6 +79,7 @@ def _add_paired_options(parser: argparse.ArgumentParser) -> None:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from csbench.guard import calibrate, ci
     from csbench.measure.bun import ensure_tools
+    from csbench.observe import tables
 
     repo = checked_repo(args.repo)
     git.resolve(repo, args.commit)
@@ -105,16 +106,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     merged = f" (merged: {len(saved.factors)} in the file)" if saved is not thresholds else ""
     count = len(thresholds.factors)
     print(f"{count} benchmarks calibrated over {args.runs} runs -> {path}{merged}")
-    print("   pair noise (ci factor)   run-to-run noise (history factor)   the noisiest:")
-    for name, spread in noisy:
-        run_to_run = thresholds.noise.get(name, 0.0)
-        print(
-            f"  {spread * 100:6.1f} % ({thresholds.factors[name]:.2f})"
-            f"  {run_to_run * 100:6.1f} % ({thresholds.history_factors[name]:.2f})  {name}"
-        )
-    print("smallest change told from noise, per family (ci threshold: min / median / max):")
-    for family, (low, mid, high) in calibrate.by_family(thresholds.factors).items():
-        print(f"  {family:10} {low:6.1%} {mid:6.1%} {high:6.1%}")
+    rows = [
+        (f"{spread:.1%} ({thresholds.factors[name]:.2f})",
+         f"{thresholds.noise.get(name, 0.0):.1%} ({thresholds.history_factors[name]:.2f})", name)
+        for name, spread in noisy
+    ]  # fmt: skip
+    header = ("pair noise (ci factor)", "run-to-run noise (history factor)", "the noisiest")
+    print(tables.render(header, rows, align=("right", "right", "left")))
+    print(calibrate.render_families(thresholds, path))
     return 0
 
 

@@ -11,7 +11,7 @@ from csbench.cli.argtypes import (
     non_negative_float,
 )
 from csbench.cli.common import Handler
-from csbench.commits import asvconf
+from csbench.commits import git
 from csbench.commits.config import configured_repo
 from csbench.measure.paths import project_root
 
@@ -33,8 +33,6 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def _cmd_targets(args: argparse.Namespace) -> int:
-    import subprocess
-
     from csbench.observe import targets as tg
 
     repo = configured_repo(args.repo)
@@ -42,15 +40,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     def resolve(rev: str) -> str:
         if not repo:
             raise tg.ResultsNotFound(f"cannot resolve {rev!r} without a repository (--repo)")
-        out = subprocess.run(
-            ["git", "-C", repo, "rev-parse", "--verify", f"{rev}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            env=asvconf.git_env(),
-        )
-        if out.returncode != 0:
-            raise tg.ResultsNotFound(f"{repo}: unknown revision {rev!r}")
-        return out.stdout.strip()
+        return git.resolve(repo, rev)
 
     try:
         targets = tg.load_targets(Path(args.targets) if args.targets else None)

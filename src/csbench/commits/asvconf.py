@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from asv import util
 
 from csbench.commits import hardware
 from csbench.measure import atomic, procs
@@ -26,10 +27,8 @@ REPLACE_REFSPEC = "+refs/replace/*:refs/replace/*"
 
 
 def load_conf(path: Path | None = None) -> dict[str, Any]:
-    """asv.conf.json as a dict (asv allows // comments; so do we)."""
-    path = path or project_root() / "asv.conf.json"
-    text = re.sub(r"^\s*//.*$", "", path.read_text(), flags=re.MULTILINE)
-    return json.loads(text)
+    """asv.conf.json as a dict, read as asv reads it (// comments allowed)."""
+    return util.load_json(str(path or project_root() / "asv.conf.json"), js_comments=True)
 
 
 def derived_config(repo: str | None = None, name: str = "run", **overrides: Any) -> Path:

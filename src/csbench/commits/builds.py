@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from csbench.commits import git
 from csbench.commits.checkout import built_commit
 from csbench.measure import atomic, procs
 from csbench.measure.build import BUILD_INFO, BuildError
 from csbench.measure.errors import UsageError
 
 REPORT_NAME = "build-report.jsonl"
-LOG_FORMAT = "--format=%H%x09%cI%x09%s"
+LOG_FORMAT = "%H%x09%cI%x09%s"
 
 
 @dataclass
@@ -45,13 +45,7 @@ def first_parent_commits(repo: str, branches: list[str]) -> list[BuildRecord]:
     seen: dict[str, BuildRecord] = {}
     order: dict[str, int] = {}  # position in its branch's history, oldest first
     for branch in branches:
-        out = subprocess.run(
-            ["git", "-C", repo, "log", "--first-parent", "--reverse", LOG_FORMAT, branch],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        for i, line in enumerate(out.stdout.splitlines()):
+        for i, line in enumerate(git.first_parent(repo, branch, LOG_FORMAT)):
             commit, date, subject = [*line.split("\t", 2), ""][:3]
             record = seen.setdefault(commit, BuildRecord(commit, date, subject))
             record.branches.append(branch)

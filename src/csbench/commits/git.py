@@ -1,6 +1,7 @@
-"""Questions csbench asks of a Collection Store repository: is it one, which commits does a
-revision or range name. Every git call goes through ``git`` (replace refs of a repaired
-mirror apply: csbench.commits.asvconf.git_env)."""
+"""csbench's one git helper: every git call goes through ``git`` (replace refs of a repaired
+mirror apply: csbench.commits.asvconf.git_env; commits are made as csbench), and the
+questions csbench asks of a repository: is it Collection Store, which commit does a
+revision name, which commits does a range or a branch's first-parent history hold."""
 
 from __future__ import annotations
 
@@ -20,15 +21,63 @@ class GitError(RuntimeError):
     """git failed; the message holds its command and first line of stderr."""
 
 
-def git(repo: Path | str, *args: str) -> str:
-    """``git -C repo ARGS``'s stdout; GitError with git's complaint when it fails."""
+IDENTITY = ("-c", "user.name=csbench", "-c", "user.email=csbench@localhost")
+
+
+def git(
+    repo: Path | str | None, *args: str, stdin: str | None = None, replace_refs: bool = True
+) -> str:
+    """``git -C repo ARGS``'s stdout (no ``-C`` when ``repo`` is None); GitError with git's
+    complaint when it fails. ``replace_refs=False``: without the extra fetch of replace refs
+    (a ``clone --mirror`` fetches them already, and twice is an error)."""
+    where = ["-C", str(repo)] if repo is not None else []
     out = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, env=git_env()
+        ["git", *where, *IDENTITY, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=git_env() if replace_refs else None,
     )
     if out.returncode != 0:
         first = (out.stderr.strip().splitlines() or ["(no message)"])[0]
         raise GitError(f"git {' '.join(args)}: {first}")
     return out.stdout
+
+
+def has_object(repo: Path | str, name: str) -> bool:
+    """Whether ``repo`` holds the object ``name`` (a hash, or REV:PATH)."""
+    try:
+        git(repo, "cat-file", "-e", name)
+    except GitError:
+        return False
+    return True
+
+
+def archive_into(repo: Path | str, commit: str, dest: Path) -> None:
+    """The tree of ``commit`` written under ``dest`` (``git archive | tar``: replace refs
+    apply, nothing is checked out in ``repo``); GitError naming what failed."""
+    archive = subprocess.Popen(
+        ["git", "-C", str(repo), "archive", "--format=tar", commit],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=git_env(),
+    )
+    assert archive.stdout is not None and archive.stderr is not None
+    untar = subprocess.Popen(
+        ["tar", "-x", "-C", str(dest)], stdin=archive.stdout, stderr=subprocess.PIPE, text=True
+    )
+    archive.stdout.close()  # tar alone reads it now: git gets SIGPIPE if tar stops early
+    _, tar_err = untar.communicate()
+    git_err = archive.stderr.read().decode(errors="replace")
+    archive.stderr.close()
+    if archive.wait() != 0 or untar.returncode != 0:
+        raise GitError(f"git archive {commit} | tar: {(git_err + tar_err).strip()[-2000:]}")
+
+
+def first_parent(repo: Path | str, branch: str, fmt: str) -> list[str]:
+    """One ``git log --format=FMT`` line per first-parent commit of ``branch``, oldest
+    first."""
+    return git(repo, "log", "--first-parent", "--reverse", f"--format={fmt}", branch).splitlines()
 
 
 def is_url(repo: str) -> bool:
@@ -72,7 +121,7 @@ def check_repo(repo: str) -> str:
     return repo
 
 
-def resolve(repo: str, rev: str) -> str:
+def resolve(repo: Path | str, rev: str) -> str:
     """The full hash of ``rev``; UsageError when the repository does not know it."""
     try:
         return git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()

@@ -8,8 +8,9 @@ it fetches the replace refs.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+
+from csbench.commits import git
 
 MISSING_BLOBS = (
     "ec9fc73a573f55581bb0b717a5aa6c499e8d41a7",
@@ -20,26 +21,13 @@ SAFE_HEAD = "9d73f1d"
 HEAD_BRANCH = "bench-head"
 
 
-def _git(repo: Path, *args: str, stdin: str | None = None) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(repo), *args], input=stdin, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
 def make_mirror(source: str, dest: Path) -> Path:
     """Clone ``source`` as a bare mirror at ``dest`` and repair it; returns ``dest``."""
-    subprocess.run(["git", "clone", "--quiet", "--mirror", source, str(dest)], check=True)
-    placeholder = _git(dest, "hash-object", "-w", "--stdin", stdin="placeholder\n")
+    git.git(None, "clone", "--quiet", "--mirror", source, str(dest), replace_refs=False)
+    placeholder = git.git(dest, "hash-object", "-w", "--stdin", stdin="placeholder\n").strip()
     for blob in MISSING_BLOBS:
-        present = (
-            subprocess.run(
-                ["git", "-C", str(dest), "cat-file", "-e", blob], capture_output=True
-            ).returncode
-            == 0
-        )
-        if not present:
-            _git(dest, "update-ref", f"refs/replace/{blob}", placeholder)
-    _git(dest, "branch", "--force", HEAD_BRANCH, SAFE_HEAD)
-    _git(dest, "symbolic-ref", "HEAD", f"refs/heads/{HEAD_BRANCH}")
+        if not git.has_object(dest, blob):
+            git.git(dest, "update-ref", f"refs/replace/{blob}", placeholder)
+    git.git(dest, "branch", "--force", HEAD_BRANCH, SAFE_HEAD)
+    git.git(dest, "symbolic-ref", "HEAD", f"refs/heads/{HEAD_BRANCH}")
     return dest

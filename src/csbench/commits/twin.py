@@ -8,48 +8,23 @@ alternates) and its replace refs, so the user's repository is never written to.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from csbench.commits.asvconf import git_env
-from csbench.commits.checkout import resolve_commit
+from csbench.commits import git
 
 TWIN_BRANCH = "csbench-twin"
 
 
-def _git(repo: Path | str, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, env=git_env()
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} in {repo}: {out.stderr.strip()[-2000:]}")
-    return out.stdout.strip()
-
-
 def make_twin(repo: str, rev: str, scratch: Path) -> tuple[Path, str, str]:
     """(scratch repository, commit, twin) where twin has commit's tree and parent commit."""
-    commit = resolve_commit(repo, rev)
+    commit = git.resolve(repo, rev)
     twin_repo = scratch / "twin.git"
-    clone = subprocess.run(
-        [
-            "git",
-            "clone",
-            "--quiet",
-            "--bare",
-            "--shared",
-            str(Path(repo).resolve()),
-            str(twin_repo),
-        ],
-        capture_output=True,
-        text=True,
-        env=git_env(),  # fetches refs/replace/* too: a repaired mirror stays repaired
-    )
-    if clone.returncode != 0:
-        raise RuntimeError(f"git clone {repo}: {clone.stderr.strip()[-2000:]}")
-    twin = _git(
-        twin_repo,
-        "-c", "user.name=csbench", "-c", "user.email=csbench@localhost",
-        "commit-tree", f"{commit}^{{tree}}", "-p", commit, "-m", f"csbench A/A twin of {commit}",
-    )  # fmt: skip
-    _git(twin_repo, "update-ref", f"refs/heads/{TWIN_BRANCH}", twin)
+    # a shared bare clone fetches refs/replace/* too: a repaired mirror stays repaired
+    git.git(None, "clone", "--quiet", "--bare", "--shared", str(Path(repo).resolve()),
+            str(twin_repo))  # fmt: skip
+    twin = git.git(
+        twin_repo, "commit-tree", f"{commit}^{{tree}}", "-p", commit,
+        "-m", f"csbench A/A twin of {commit}",
+    ).strip()  # fmt: skip
+    git.git(twin_repo, "update-ref", f"refs/heads/{TWIN_BRANCH}", twin)
     return twin_repo, commit, twin

@@ -32,6 +32,7 @@ from csbench.guard.compare import Sample, benchmark_of
 from csbench.measure import atomic
 from csbench.measure.errors import UsageError
 from csbench.measure.paths import project_root
+from csbench.observe import tables
 
 SAFETY = 1.5  # a threshold is this many times the A/A spread ...
 MIN_THRESHOLD = 0.05  # ... and never below 5 %
@@ -84,18 +85,18 @@ def render_families(t: Thresholds, path: Path) -> str:
     """The file's thresholds per family: ci (pair noise) min / median / max, and the
     history threshold (run-to-run noise) median; how many runs measured them."""
     runs = collections.Counter(t.runs_by_benchmark.get(n, t.runs) for n in t.factors)
-    lines = [
-        f"{path}: commit {t.commit[:8]}, {t.created}; benchmarks by calibration runs: "
-        + ", ".join(f"{count} x {r} runs" for r, count in sorted(runs.items())),
-        f"{'family':<10} {'benchmarks':>10}  ci threshold min / median / max   history median",
-    ]
     history = by_family(t.history_factors)
+    rows = []
     for family, (low, mid, high) in by_family(t.factors).items():
         count = sum(1 for n in t.factors if n.split(".", 1)[0] == family)
         hist = f"{history[family][1]:.1%}" if family in history else "-"
-        lines.append(
-            f"{family:<10} {count:>10}  {low:7.1%} / {mid:7.1%} / {high:7.1%}      {hist:>9}"
-        )
+        rows.append((family, count, f"{low:.1%}", f"{mid:.1%}", f"{high:.1%}", hist))
+    header = ("family", "benchmarks", "ci min", "ci median", "ci max", "history median")
+    lines = [
+        f"{path}: commit {t.commit[:8]}, {t.created}; benchmarks by calibration runs: "
+        + ", ".join(f"{count} x {r} runs" for r, count in sorted(runs.items())),
+        tables.render(header, rows, align=("left", *["right"] * 5)),
+    ]
     return "\n".join(lines)
 
 

@@ -18,12 +18,14 @@ from pathlib import Path
 
 from asv.util import human_value
 
-from csbench.commits import asvconf
-from csbench.commits.checkout import built_commit, resolve_commit
+from csbench.commits import asvconf, git
+from csbench.commits.checkout import built_commit
 from csbench.commits.twin import make_twin
 from csbench.guard import calibrate, compare, paired
 from csbench.measure import procs
 from csbench.measure.build import BuildError
+from csbench.measure.errors import UsageError
+from csbench.observe import tables
 from csbench.observe import targets as tg
 
 OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
@@ -133,7 +135,7 @@ def ci(
     csbench.guard.paired on those trees, and asv runs the rest."""
     result = CiResult(base=base_rev, head=head_rev, machine=machine, paired=paired_settings)
     try:
-        base, head = resolve_commit(repo, base_rev), resolve_commit(repo, head_rev)
+        base, head = git.resolve(repo, base_rev), git.resolve(repo, head_rev)
         result.base, result.head = base, head
         trees = []
         for commit in (base, head):  # a build failure is named before asv starts
@@ -150,7 +152,7 @@ def ci(
         results = run_asv_into(
             repo, [base, head], machine, work, asv_bench, log, allow_empty=bool(result.changes)
         )
-    except (BuildError, InfrastructureError) as exc:
+    except (BuildError, InfrastructureError, UsageError) as exc:
         result.error = str(exc)
         return result
     result.calibrated = thresholds is not None
@@ -220,15 +222,14 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
         rows = result.of(kind)
         if not rows:
             continue
-        lines += ["", f"### {title}", "", "| benchmark | base | head | ratio | factor |"]
-        lines.append("|---|---|---|---|---|")
+        table = []
         for c in rows:
             unit = result.units.get(compare.benchmark_of(c.name))
             ratio = f"{c.ratio:.2f}" if c.ratio is not None else "-"
-            lines.append(
-                f"| {link(c.name)} | {_value(c.base, unit)} | {_value(c.head, unit)} "
-                f"| {ratio} | {c.factor:.2f} |"
-            )
+            table.append((link(c.name), _value(c.base, unit), _value(c.head, unit), ratio,
+                          f"{c.factor:.2f}"))  # fmt: skip
+        header = ("benchmark", "base", "head", "ratio", "factor")
+        lines += ["", f"### {title}", "", tables.render(header, table, markdown=True)]
     if result.targets_text:
         lines += ["", "### Targets at HEAD", "", result.targets_text]
     return "\n".join(lines)
@@ -250,7 +251,7 @@ def calibrate_machine(
     with procs.temp_dir("calibrate") as scratch:
         try:
             twin_repo, commit, twin = make_twin(repo, rev, Path(scratch))
-        except RuntimeError as exc:  # git failed, or BuildError: an unknown revision
+        except (RuntimeError, UsageError) as exc:  # git failed, an unknown revision
             raise InfrastructureError(str(exc)) from exc
         for i in range(runs):
             log(f"csbench: calibration run {i + 1} of {runs}: {commit[:8]} and its twin")

@@ -4,7 +4,7 @@ asv's ``continuous`` and ``compare`` take one ``--factor`` for every benchmark; 
 2-core machine a factor loose enough for the noisiest series hides real changes in the
 quiet ones. Here each benchmark (name with params, as asv prints it) gets the factor that
 ``csbench calibrate`` measured for it (csbench.guard.calibrate), and asv's own statistics decide
-whether two results differ at all (asv.commands.compare._is_result_better).
+whether two results differ at all (``asv_says_lower``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asv.commands.compare import _is_result_better
+from asv.commands import compare as asv_compare
 
 from csbench.observe import results as stored
 from csbench.observe.results import Sample
+
+
+def asv_says_lower(x: float, y: float, x_ss: Any, y_ss: Any, factor: float) -> bool:
+    """Whether asv's ``compare`` would call ``x`` better (lower) than ``y``: below ``y`` by
+    ``factor``, and, where both have statistics, a difference asv's test accepts. asv has
+    no public name for this rule; its private ``_is_result_better`` is used here only, and
+    tests/test_compare_calibrate.py pins its verdicts so an asv upgrade that changes them
+    fails there."""
+    return bool(asv_compare._is_result_better(x, y, x_ss, y_ss, factor))
+
 
 # Series where a higher value is better (asv assumes lower is better everywhere).
 HIGHER_IS_BETTER = ("load.LoadScenario.track_max_users",)
@@ -72,7 +82,7 @@ def classify(name: str, base: Sample | None, head: Sample | None, factor: float)
 
     def lower(x: float, x_ss: Any, y: float, y_ss: Any) -> bool:
         """x is below y by the factor, and asv's statistics say they differ."""
-        return bool(_is_result_better(x, y, x_ss, y_ss, factor))
+        return asv_says_lower(x, y, x_ss, y_ss, factor)
 
     base_wins, head_wins = lower(b, b_ss, h, h_ss), lower(h, h_ss, b, b_ss)
     if benchmark_of(name) in HIGHER_IS_BETTER:

@@ -15,12 +15,13 @@ import json
 import re
 import shutil
 import statistics
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from csbench.commits import git
 from csbench.guard import calibrate, ci, paired
+from csbench.observe import tables
 
 SOURCE_FILE = Path("src/async/collection.ts")  # the npm package's collection class
 METHOD = "findBy"
@@ -63,19 +64,11 @@ def slow_down(source: str, method: str, fraction: float) -> str:
     return source[: m.start()] + wrapper + source[m.end() :]
 
 
-def _git(repo: Path, *args: str) -> str:
-    ident = ["-c", "user.name=csbench", "-c", "user.email=csbench@localhost"]
-    out = subprocess.run(["git", "-C", str(repo), *ident, *args], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise PowerError(f"git {' '.join(args)}: {out.stderr.strip()[-2000:]}")
-    return out.stdout.strip()
-
-
 def commit_all(repo: Path, message: str) -> str:
     """Commit the whole tree of ``repo`` (even unchanged); returns the new hash."""
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "--quiet", "--allow-empty", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
+    git.git(repo, "add", "-A")
+    git.git(repo, "commit", "--quiet", "--allow-empty", "-m", message)
+    return git.git(repo, "rev-parse", "HEAD").strip()
 
 
 def package_repo(package: Path, parent: Path) -> Path:
@@ -83,7 +76,7 @@ def package_repo(package: Path, parent: Path) -> Path:
     holding a copy of ``package`` without its node_modules."""
     repo = parent / "collection-store"
     shutil.copytree(package, repo, ignore=shutil.ignore_patterns("node_modules", ".git"))
-    _git(parent, "init", "--quiet", "--initial-branch=main", str(repo))
+    git.git(parent, "init", "--quiet", "--initial-branch=main", str(repo))
     return repo
 
 
@@ -136,26 +129,26 @@ class PowerReport:
         return not self.errors and any(r.slowed for r in self.rows) and all(r.ok for r in self.rows)
 
     def render(self) -> str:
-        names = [r.name + (" (slowed)" if r.slowed else "") for r in self.rows]
-        width = max(len("benchmark"), *map(len, names))
         how = []
         if self.paired is not None:
             how.append(f"core ops by {self.paired.describe()}")
         if self.thresholds is not None:
             how.append(f"factors from {self.thresholds.runs} calibration runs")
+        rows = []
+        for r in self.rows:
+            aa = statistics.median(r.aa_ratios) if r.aa_ratios else float("nan")
+            slow = statistics.median(r.slow_ratios) if r.slow_ratios else float("nan")
+            rows.append((
+                r.name + (" (slowed)" if r.slowed else ""), f"{r.factor:.3f}",
+                f"{r.aa_flagged}/{len(r.aa_ratios)}", f"{aa:.3f}",
+                f"{r.slow_flagged}/{len(r.slow_ratios)}", f"{slow:.3f}",
+            ))  # fmt: skip
+        header = ("benchmark", "factor", "A/A flagged", "A/A ratio", "slow flagged", "slow ratio")
         out = [
             f"{self.method} made {self.fraction:.0%} slower; {self.trials} trials of csbench ci "
             f"(A/A: base -> same; slow: same -> slow); {'; '.join(how)}",
-            f"{'benchmark':{width}} {'factor':>6} {'A/A flagged':>11} {'A/A ratio':>9} "
-            f"{'slow flagged':>12} {'slow ratio':>10}",
+            tables.render(header, rows, align=("left", *["right"] * 5)),
         ]
-        for name, r in zip(names, self.rows, strict=True):
-            aa = statistics.median(r.aa_ratios) if r.aa_ratios else float("nan")
-            slow = statistics.median(r.slow_ratios) if r.slow_ratios else float("nan")
-            out.append(
-                f"{name:{width}} {r.factor:6.3f} {r.aa_flagged:>7}/{len(r.aa_ratios):<3} "
-                f"{aa:9.3f} {r.slow_flagged:>8}/{len(r.slow_ratios):<3} {slow:10.3f}"
-            )
         out += [f"error: {e}" for e in self.errors]
         out.append("detected, no false alarm" if self.ok else "NOT detected reliably")
         return "\n".join(out)

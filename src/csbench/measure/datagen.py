@@ -16,14 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from csbench.measure import paths
+from csbench.measure import atomic, paths
 
 TIERS = ("small", "medium", "large")
 CHUNK = 1024
@@ -263,18 +262,10 @@ def write_jsonl(records: Iterable[Doc], path: str | os.PathLike[str]) -> Path:
     """Write one JSON object per line, atomically: `path` is whole or untouched."""
     path = Path(path)
     encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(encode(record))
-                f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic.atomic_open(path) as f:
+        for record in records:
+            f.write(encode(record))
+            f.write("\n")
     return path
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from csbench.observe import tables
 from csbench.observe import targets as tg
 
 TOLERANCE = 0.10
@@ -72,21 +73,23 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def render(machine: str, table: list[Row], op: str, dataset: str, tolerance: float) -> str:
     """A line per commit, then how many agree within ``tolerance``."""
-    lines = [
-        f"{op} at {dataset} on {machine}: busy-clock time_op against histogram p50 (µs), "
-        f"separate processes; in one process: {IN_PROCESS}",
-        f"{'commit':<9} {'date':<10} {'time_op':>8} {'p50':>8} {'ratio':>6}  "
-        f"{'within':<7} {'in one process':>14}",
-    ]
+    header = ("commit", "date", "time_op", "p50", "ratio", "within", "in one process", "")
+    rows = []
     for r in table:
         day = datetime.fromtimestamp(r.date / 1000, UTC).strftime("%Y-%m-%d") if r.date else "-"
         agrees = r.agrees(tolerance)
-        lines.append(
-            f"{r.commit[:8]:<9} {day:<10} {_fmt(r.time_us, '.3f'):>8} {_fmt(r.p50_us, '.3f'):>8} "
-            f"{_fmt(r.ratio, '.3f'):>6}  {'-' if agrees is None else 'yes' if agrees else 'no':<7} "
-            f"{_fmt(r.in_process_pct, '.1f') + ' %' if r.in_process_pct is not None else '-':>14}"
-            + (f"  ({r.reason})" if r.reason else "")
-        )
+        rows.append((
+            r.commit[:8], day, _fmt(r.time_us, ".3f"), _fmt(r.p50_us, ".3f"), _fmt(r.ratio, ".3f"),
+            "-" if agrees is None else "yes" if agrees else "no",
+            _fmt(r.in_process_pct, ".1f") + " %" if r.in_process_pct is not None else "-",
+            f"({r.reason})" if r.reason else "",
+        ))  # fmt: skip
+    align = ("left", "left", "right", "right", "right", "left", "right", "left")
+    lines = [
+        f"{op} at {dataset} on {machine}: busy-clock time_op against histogram p50 (µs), "
+        f"separate processes; in one process: {IN_PROCESS}",
+        tables.render(header, rows, align=align),
+    ]
     ratios = [r.ratio for r in table if r.ratio is not None]
     inside = [r.in_process_pct for r in table if r.in_process_pct is not None]
     if ratios:

@@ -7,6 +7,7 @@ from typing import Any
 from csbench.load.runner import MIB, LoadReport
 from csbench.load.scenarios import KNOWN_OPS, Scenario
 from csbench.load.search import SearchResult
+from csbench.observe import tables
 
 
 def _ms(v: float | None) -> str:
@@ -23,15 +24,9 @@ def progress_line(p: dict[str, Any]) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    """Names left, figures right, a rule under the header."""
+    align = ["left", *["right"] * (len(header) - 1)]
+    return tables.render(header, rows, align=align, rule=True).splitlines()
 
 
 def render_report(scenario: Scenario, report: LoadReport, target: str) -> str:

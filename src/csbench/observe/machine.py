@@ -22,6 +22,7 @@ import numpy as np
 
 from csbench.measure import coreops, procs
 from csbench.measure.bridge import Driver
+from csbench.observe import tables
 
 SMALL_KIB = 256
 LARGE_KIB = 16 * 1024
@@ -135,17 +136,16 @@ def measure(
 
 def render(report: MachineReport) -> str:
     """The report as a text table."""
-    lines = [
-        f"{report.rounds} rounds in {report.seconds:g} s, one driver: a batch of "
-        f"{report.op} ({report.dataset}), then a chase batch per working set",
-        f"{'series':<26} {'p5':>9} {'p50':>9} {'p95':>9} {'p95/p5':>7}  rank corr. with op",
-    ]
+    rows = []
     for s in report.series:
         p5, p50, p95 = s.quantiles()
         corr = report.correlation.get(s.name)
-        label = f"{s.name} ({s.unit})"
-        lines.append(
-            f"{label:<26} {p5:>9.3f} {p50:>9.3f} {p95:>9.3f} {s.spread:>7.2f}"
-            + (f"  {corr:+.2f}" if corr is not None else "")
-        )
+        rows.append((f"{s.name} ({s.unit})", f"{p5:.3f}", f"{p50:.3f}", f"{p95:.3f}",
+                     f"{s.spread:.2f}", f"{corr:+.2f}" if corr is not None else ""))  # fmt: skip
+    header = ("series", "p5", "p50", "p95", "p95/p5", "rank corr. with op")
+    lines = [
+        f"{report.rounds} rounds in {report.seconds:g} s, one driver: a batch of "
+        f"{report.op} ({report.dataset}), then a chase batch per working set",
+        tables.render(header, rows, align=("left", "right", "right", "right", "right", "right")),
+    ]
     return "\n".join(lines)

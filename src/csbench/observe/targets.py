@@ -24,6 +24,7 @@ from asv.results import Results
 from csbench.measure import yamlfile
 from csbench.measure.paths import project_root
 from csbench.observe import results as stored
+from csbench.observe import tables
 
 BENCHMARK_FAILED = "benchmark failed at this commit"
 STATISTICS = ("p50", "p95", "p99", "mean", "throughput", "peak", "share", "count")
@@ -389,13 +390,8 @@ def render_text(verdicts: list[Verdict], results: CommitResults, markdown: bool 
         for v in verdicts
     ]
     header = ("target", "measured", "bound", "verdict")
-    if markdown:
-        lines = [f"**{head}**", "", "| " + " | ".join(header) + " |", "|---|---|---|---|"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
-    return "\n".join([head, fmt.format(*header), *(fmt.format(*row) for row in rows)])
+    table = tables.render(header, rows, markdown=markdown)
+    return f"**{head}**\n\n{table}" if markdown else f"{head}\n{table}"
 
 
 def render_json(verdicts: list[Verdict], results: CommitResults) -> str:
@@ -451,6 +447,4 @@ def render_against(
                 verdict,
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([head, *(fmt.format(*row).rstrip() for row in [header, *rows])])
+    return f"{head}\n{tables.render(header, rows)}"
