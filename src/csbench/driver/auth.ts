@@ -110,7 +110,7 @@ export async function modules(library: Library): Promise<AuthModules> {
 
 /** The settings' config; JWT keys are generated (untimed) if the module left them out (NODE_ENV=production). */
 export function authConfig(mods: AuthModules, settings: string): AuthConfig {
-  const cfg = mods.defaults[SETTINGS[settings]] as AuthConfig;
+  const cfg = mods.defaults[SETTINGS[settings]!] as AuthConfig;
   if (cfg.jwt.privateKey || cfg.jwt.secret) return cfg;
   return { ...cfg, jwt: { ...cfg.jwt, ...mods.defaults.generateJWTKeys(cfg.jwt.algorithm) } };
 }
@@ -231,7 +231,7 @@ function users(library: Library, params: Params): Promise<Users> {
     for (let i = 0; i < specs.length; i += HASH_PARALLEL) {
       const batch = specs.slice(i, i + HASH_PARALLEL);
       const created = await Promise.all(batch.map((s) => manager.createUser(s)));
-      created.forEach((user, j) => accounts.push({ email: batch[j].email, password: batch[j].password, user }));
+      created.forEach((user, j) => accounts.push({ email: batch[j]!.email, password: batch[j]!.password, user }));
     }
     return { mods, cfg, manager, accounts, logins: 0 };
   });

@@ -221,7 +221,7 @@ const computeCached = op(async (f, { rng }) => {
   const expected = f.expected.get(targetId)!;
   check(sameStats(value, expected), "computed_cached", input, expected, value ?? null);
   const last = f.cache.getLastOperationResult();
-  const hit = { functionRuns: f.runs.order_stats - runs, operation: last?.operation, key: last?.key, hit: last?.hit };
+  const hit = { functionRuns: f.runs.order_stats! - runs, operation: last?.operation, key: last?.key, hit: last?.hit };
   const want = { functionRuns: 0, operation: "get", key: `order_stats:user:${targetId}`, hit: true };
   check(JSON.stringify(hit) === JSON.stringify(want), "computed_cached", input, want, hit);
 });
@@ -236,7 +236,7 @@ const computeDependent = op(async (f, { rng }) => {
   const value = await clock.time(() => f.engine.computeAttribute("order_average", context(f, targetId)));
   const expected = average(f.expected.get(targetId)!);
   check(value === expected, "computed_dependent", input, expected, value ?? null);
-  const ran = [f.runs.order_average - (before.order_average ?? 0), f.runs.order_stats - (before.order_stats ?? 0)];
+  const ran = [f.runs.order_average! - (before.order_average ?? 0), f.runs.order_stats! - (before.order_stats ?? 0)];
   check(ran[0] === 1 && ran[1] === 1, "computed_dependent", input, { functionRuns: [1, 1] }, { functionRuns: ran });
 });
 

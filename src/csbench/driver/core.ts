@@ -90,8 +90,8 @@ const findRange = op({
     const key = paramString(params, "key", "age");
     const width = paramInt(params, "width", 5);
     const values = ds.model.values(key) as number[];
-    const lo = values[0];
-    const span = values[values.length - 1] - lo + 1;
+    const lo = values[0]!;
+    const span = values[values.length - 1]! - lo + 1;
     const from = lo + rng.int(Math.max(1, span - width + 1));
     const to = from + width;
     const expected = ds.model.countRange(key, from, to);
@@ -112,7 +112,7 @@ const updateById = op({
     const ds = dataset!;
     const field = paramString(params, "field", "score");
     const { uid, id } = pickDoc(ds, rng);
-    const value = freshValues[field](rng);
+    const value = freshValues[field]!(rng);
     await clock.time(() => ds.collection.updateWithId(id, { [field]: value }));
     ds.model.set(uid, field, value);
     ds.dirty = true;
@@ -176,7 +176,7 @@ const txnCommit = op({
     const db = ds.db!;
     const writes = Array.from({ length: paramInt(params, "writes", 10) }, () => ({
       ...pickDoc(ds, rng),
-      score: freshValues.score(rng),
+      score: freshValues.score!(rng),
     }));
     try {
       await clock.time(async () => {

@@ -62,7 +62,7 @@ interface Fixture {
 
 const fixtures = new Map<string, Fixture>();
 
-export const kinds: Record<string, Kind> = {
+export const kinds = {
   scalar: {
     code: [
       "const p = parameters as { a: number; b: number; c: number }",
@@ -117,7 +117,7 @@ export const kinds: Record<string, Kind> = {
     },
     summary: (data) => canonical(data as Record<string, unknown>),
   },
-};
+} satisfies Record<string, Kind>;
 
 /** Keys sorted, so results built in another realm or order compare as JSON. */
 function canonical(obj: Record<string, unknown> | null): string {

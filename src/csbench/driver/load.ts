@@ -146,11 +146,11 @@ function parsePlan(args: Args): Plan {
     return v;
   };
   const phases = (args.phases ?? {}) as Record<string, unknown>;
-  const secs = PHASES.map((p) => {
+  const secs = PHASES.map((p): number => {
     const v = phases[p];
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw usage(`phases.${p} must be seconds >= 0`);
     return v * 1e9;
-  });
+  }) as [number, number, number];
   if (secs[1] <= 0) throw usage("phases.steady must be > 0");
   const operations = args.operations;
   if (!Array.isArray(operations) || !operations.length) throw usage('arg "operations" must be a non-empty list');
@@ -206,7 +206,7 @@ function picker(operations: Operation[]): (rng: Rng) => string {
   return (rng) => {
     const x = rng.next();
     const i = cumulative.findIndex((c) => x < c);
-    return operations[i < 0 ? operations.length - 1 : i].op;
+    return operations[i < 0 ? operations.length - 1 : i]!.op;
   };
 }
 
@@ -401,10 +401,10 @@ export async function runLoad(
     const unfinished = drained ? 0 : rec.abandonRunning();
 
     const phases = PHASES.map((name, i) => {
-      const start = i === 0 ? 0 : plan.ends[i - 1];
+      const start = i === 0 ? 0 : plan.ends[i - 1]!;
       const ops: Record<string, ReturnType<OpStats["summary"]>> = {};
       for (const [op, s] of rec.stats.get(name)!) ops[op] = s.summary();
-      return { name, start_s: start / 1e9, end_s: plan.ends[i] / 1e9, ops };
+      return { name, start_s: start / 1e9, end_s: plan.ends[i]! / 1e9, ops };
     });
     return {
       model: plan.model,

@@ -86,12 +86,12 @@ async function build(env: LoadEnv): Promise<Fixture> {
       email: email(i + j), password: password(rng), roles: ["user"],
     }));
     const made = await Promise.all(batch.map((spec) => users.createUser(spec)));
-    made.forEach((user, j) => accounts.push({ email: batch[j].email, password: batch[j].password, user }));
+    made.forEach((user, j) => accounts.push({ email: batch[j]!.email, password: batch[j]!.password, user }));
   }
   const stored = db.collection("auth_users");
   if (!stored && n > accounts.length) throw new Error("UserManager left no auth_users collection to add accounts to");
   for (let i = accounts.length; i < n; i++) {
-    const pooled = accounts[i % POOL];
+    const pooled = accounts[i % POOL]!;
     const now = new Date();
     const user = { ...pooled.user, id: randomBytes(8).toString("hex"), email: email(i), createdAt: now, updatedAt: now,
       passwordChangedAt: now };
@@ -104,7 +104,7 @@ async function build(env: LoadEnv): Promise<Fixture> {
 const fixtures = new RunFixtures(build);
 
 function accountOf(fx: Fixture, user: VirtualUser): Account {
-  return fx.accounts[user.index % fx.accounts.length];
+  return fx.accounts[user.index % fx.accounts.length]!;
 }
 
 /** The payload of a JWT (no verification: the library verified it when it issued or validated it). */

@@ -58,7 +58,7 @@ const update = loadOp(({ dataset: ds, users }) => {
   return {
     async run(user, timed) {
       const owned = Math.ceil((uids.length - (user.index % uids.length)) / users);
-      const uid = uids[(user.index % uids.length) + (exclusive ? users * user.rng.int(owned) : 0)];
+      const uid = uids[(user.index % uids.length) + (exclusive ? users * user.rng.int(owned) : 0)]!;
       const id = ds.model.ids.get(uid)!;
       const score = Math.round(user.rng.next() * 1e6) / 100;
       await timed(() => ds.collection.updateWithId(id, { score }));
@@ -74,8 +74,8 @@ const update = loadOp(({ dataset: ds, users }) => {
 /** find with {age: {$gte, $lt}} over RANGE_WIDTH years. */
 const rangeQuery = loadOp(({ dataset: ds }) => {
   const ages = ds.model.values(RANGE_KEY) as number[];
-  const lo = ages[0];
-  const span = ages[ages.length - 1] - lo + 1;
+  const lo = ages[0]!;
+  const span = ages[ages.length - 1]! - lo + 1;
   const atStart = new Map<number, number>();
   for (let from = lo; from <= lo + span; from++) atStart.set(from, ds.model.countRange(RANGE_KEY, from, from + RANGE_WIDTH));
   return {

@@ -137,7 +137,7 @@ function slot(fx: EngineFixture, user: VirtualUser): number {
 }
 
 function checkSubscribed(op: string, fx: EngineFixture, i: number, sub: Subscription, stored: unknown) {
-  const conn = fx.connections[i];
+  const conn = fx.connections[i]!;
   const actual = { registered: stored !== undefined && stored === sub, status: sub?.status ?? null,
     onConnection: conn.subscriptions.has(String(sub?.id)) };
   check(actual.registered && actual.status === "active" && actual.onConnection, op, { user: i, query: fx.query },
@@ -153,7 +153,7 @@ const subscribe = engineOp(async (fx, user, timed) => {
       fx.engine.unsubscribe(old));
     fx.subscriptions[i] = null;
   }
-  const sub = await timed(() => fx.engine.subscribe(fx.owners[i], fx.query, fx.connections[i]));
+  const sub = await timed(() => fx.engine.subscribe(fx.owners[i]!, fx.query, fx.connections[i]!));
   fx.subscriptions[i] = sub?.id ?? null;
   checkSubscribed("subscribe", fx, i, sub, await fx.engine.getSubscription(String(sub?.id)));
 });
@@ -164,14 +164,14 @@ const unsubscribe = engineOp(async (fx, user, timed) => {
   let id = fx.subscriptions[i];
   if (!id) {
     const sub = await verify("unsubscribe", { user: i }, "subscribe (first)", () =>
-      fx.engine.subscribe(fx.owners[i], fx.query, fx.connections[i]));
+      fx.engine.subscribe(fx.owners[i]!, fx.query, fx.connections[i]!));
     id = sub.id;
   }
   const ended = id;
   await timed(() => fx.engine.unsubscribe(ended));
   fx.subscriptions[i] = null;
   const stored = await fx.engine.getSubscription(ended);
-  const actual = { registered: stored !== undefined, onConnection: fx.connections[i].subscriptions.has(ended) };
+  const actual = { registered: stored !== undefined, onConnection: fx.connections[i]!.subscriptions.has(ended) };
   check(!actual.registered && !actual.onConnection, "unsubscribe", { user: i, subscription: ended },
     { registered: false, onConnection: false }, actual);
 });
@@ -294,14 +294,14 @@ const crossTabSync: LoadOp = {
         fx.inFlight.set(rev, b);
         try {
           await timed(async () => {
-            fx.tabs[from].broadcastUpdate(update);
+            fx.tabs[from]!.broadcastUpdate(update);
             await settled(b, () => b.tabs.size >= TABS - 1);
           });
         } finally {
           fx.inFlight.delete(rev);
         }
         const others = fx.tabs.map((_, k) => k).filter((k) => k !== from);
-        const cached = others.filter((k) => fx.tabs[k].getCachedData(ds.handle, documentId) !== undefined).length;
+        const cached = others.filter((k) => fx.tabs[k]!.getCachedData(ds.handle, documentId) !== undefined).length;
         const actual = { reached: [...b.tabs].sort(), cachedBy: cached };
         const expected = { reached: others, cachedBy: others.length };
         check(JSON.stringify(actual) === JSON.stringify(expected), "cross_tab_sync",

@@ -81,7 +81,7 @@ const txnCommit = op({
       for (let uid = 0; uid < TXN_DOCS; uid++) {
         const saved = await col.create({ uid, score: 0 });
         ids.push(saved![col.id] as Id);
-        scores.set(ids[uid], 0);
+        scores.set(ids[uid]!, 0);
       }
       return { col, ids, scores };
     });
