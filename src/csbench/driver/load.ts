@@ -11,9 +11,9 @@
 // *intended* start (the arrival), so that a slow database cannot hide its slowness by
 // slowing the load: a late arrival loop, a full event loop, a wait for an idle user are all
 // in it. A request belongs to the phase of its (intended) start.
-import type { Dataset } from "./dataset";
+import { type Dataset, datasetArg } from "./dataset";
 import { Histogram, SUB_BITS } from "./histogram";
-import type { Library } from "./library";
+import { type Library, requireCapabilities } from "./library";
 import { type LoadStep, type Timed, type VirtualUser, loadOp } from "./load_ops";
 import { type Args, DriverError, argInt, argString, usage } from "./protocol";
 import { Rng } from "./rng";
@@ -228,9 +228,7 @@ export async function runLoad(
   onProgress: (p: Progress) => void,
 ): Promise<unknown> {
   const plan = parsePlan(args);
-  const handle = argString(args, "dataset");
-  const dataset = datasets.get(handle);
-  if (!dataset) throw usage(`dataset "${handle}" is not loaded`);
+  const dataset = datasetArg(datasets, args);
 
   // Prepare every op's fixtures, untimed.
   const prepareStart = Bun.nanoseconds();
@@ -238,10 +236,7 @@ export async function runLoad(
   for (const { op } of plan.operations) {
     const spec = loadOp(op);
     if (!spec) throw usage(`unknown load op "${op}"`);
-    const missing = spec.requires.filter((c) => !library.caps[c]);
-    if (missing.length) {
-      throw new DriverError("unsupported", `load op ${op} needs ${missing.join(", ")}, absent at this commit (${library.layout.era})`);
-    }
+    requireCapabilities(library, `load op ${op}`, spec.requires);
   }
   try {
     for (const { op } of plan.operations) {
