@@ -11,7 +11,7 @@ const ENGINE = "auth/functions/core/StoredFunctionEngine.ts";
 const COLLECTION = "items";
 const FIXTURE_SEED = 23;
 const GROUPS = 20;
-export const LIMITS = {
+const LIMITS = {
   maxExecutionTime: 5_000,
   maxMemoryUsage: 256 * 1024 * 1024,
   maxDbOperations: 10_000,

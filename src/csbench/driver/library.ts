@@ -88,7 +88,7 @@ export async function loadLibrary(layout: Layout): Promise<Library> {
 }
 
 /** Absolute path of `rel` under the src/ folder of the tree under test. */
-export function sourcePath(library: Library, rel: string): string {
+function sourcePath(library: Library, rel: string): string {
   return join(library.layout.packageDir, "src", rel);
 }
 
