@@ -275,7 +275,7 @@ export async function runLoad(
 }
 
 /** Check that every op exists and is supported, then prepare each one's fixtures (untimed) into `steps`. */
-async function prepareSteps(library: Library, dataset: Dataset, plan: Plan, steps: Map<string, LoadStep>): Promise<void> {
+async function prepareSteps(library: Library, dataset: Dataset, plan: Plan, steps: Map<string, LoadStep>) {
   for (const { op } of plan.operations) {
     const spec = loadOp(op);
     if (!spec) throw usage(`unknown load op "${op}"`);
@@ -297,7 +297,9 @@ function startRun(plan: Plan, steps: Map<string, LoadStep>): Run {
     now,
     request: requester(plan, steps, rec, now),
     pick: picker(plan.operations),
-    users: Array.from({ length: plan.users }, (_, index) => ({ index, rng: userRng(plan.seed, index), state: new Map() })),
+    users: Array.from({ length: plan.users }, (_, index) => ({
+      index, rng: userRng(plan.seed, index), state: new Map(),
+    })),
     active: 0,
     draining: false,
   };
