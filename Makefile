@@ -7,6 +7,7 @@ REPO   ?= $(CSBENCH_REPO)
 REPO_ARG := $(if $(REPO),--repo $(REPO))
 RANGE  ?= master^!
 MACHINE_ARG := $(if $(MACHINE),--machine $(MACHINE))
+TOOLS  := $(or $(CSBENCH_TOOLS),.tools)
 
 .PHONY: setup test lint bench publish clean
 
@@ -18,9 +19,12 @@ $(BIN)/csbench: pyproject.toml
 setup: $(BIN)/csbench
 	$(BIN)/csbench setup
 
-lint: $(BIN)/csbench
+# The driver is type-checked (strict, src/csbench/driver/tsconfig.json) by the pinned TypeScript
+# that `csbench setup` installs beside Bun.
+lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(TOOLS)/node_modules/.bin/tsc --noEmit -p src/csbench/driver --typeRoots $(TOOLS)/node_modules/@types
 
 test: setup lint
 	$(BIN)/python -m pytest -ra

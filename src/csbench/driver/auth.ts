@@ -1,8 +1,7 @@
 // Auth area: login (lookup + bcrypt), JWT pairs and validation, sessions, cached authorization.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { clock } from "./clock";
-import type { CsCollection, CsDatabase, Doc, Library } from "./library";
+import { type CsCollection, type CsDatabase, type Doc, type Library, hasSource, importSource, memoryDatabase }
+  from "./library";
 import { type Adapter, cached, check, type OpContext, type OpSpec, paramInt, type Params, paramString, verify } from "./ops";
 import { usage } from "./protocol";
 import { Rng } from "./rng";
@@ -47,7 +46,8 @@ const AUTHZ_CONFIG = {
   policies: { enabled: true, defaultPolicy: "deny", policyEvaluationOrder: ["rbac", "abac", "dynamic_rules", "policy"] },
 };
 
-// The slice of the auth API used here (src/auth/core, src/auth/authorization).
+// The slice of the auth API the auth ops and the auth load ops (load_auth.ts) use
+// (src/auth/core, src/auth/authorization).
 export type User = Doc & { id: string; email: string };
 interface AuthConfig {
   password: Doc;
@@ -63,10 +63,18 @@ export interface TokenPair {
   accessToken?: string;
   refreshToken?: string;
   tokenType?: string;
+  accessTokenExpiresAt?: Date;
+}
+export interface TokenValidation {
+  valid: boolean;
+  reason?: string;
+  session?: Doc;
 }
 export interface TokenManager {
-  generateTokenPair(user: User): Promise<TokenPair>;
-  validateAccessToken(token: string): Promise<{ valid: boolean; reason?: string; session?: Doc }>;
+  generateTokenPair(user: User, context?: Doc): Promise<TokenPair>;
+  validateAccessToken(token: string): Promise<TokenValidation>;
+  refreshAccessToken(refreshToken: string): Promise<TokenPair>;
+  terminateSession(sessionId: string): Promise<void>;
 }
 interface Session extends Doc {
   id: string;
@@ -88,6 +96,9 @@ interface AuthorizationResult {
 interface AuthorizationEngine {
   checkPermission(user: User, resource: Doc, action: string, context: Doc): Promise<AuthorizationResult>;
 }
+interface AuthorizationModule {
+  AuthorizationEngine: new (db: CsDatabase, config: Doc) => AuthorizationEngine;
+}
 export interface AuthModules {
   core: {
     UserManager: new (db: CsDatabase, cfg: Doc) => UserManager;
@@ -97,28 +108,24 @@ export interface AuthModules {
   defaults: Record<string, unknown> & { generateJWTKeys(algorithm: string): Doc };
 }
 
-const CORE = "src/auth/core/index.ts";
-const DEFAULTS = "src/auth/config/defaults.ts";
-const AUTHZ = "src/auth/authorization/core/AuthorizationEngine.ts";
-
-const file = (library: Library, rel: string) => join(library.layout.packageDir, rel);
+// Under the tree's src/.
+const CORE = "auth/core/index.ts";
+const DEFAULTS = "auth/config/defaults.ts";
+const AUTHZ = "auth/authorization/core/AuthorizationEngine.ts";
 
 export async function modules(library: Library): Promise<AuthModules> {
-  const [core, defaults] = await Promise.all([import(file(library, CORE)), import(file(library, DEFAULTS))]);
+  const [core, defaults] = await Promise.all([
+    importSource<AuthModules["core"]>(library, CORE),
+    importSource<AuthModules["defaults"]>(library, DEFAULTS),
+  ]);
   return { core, defaults };
 }
 
 /** The settings' config; JWT keys are generated (untimed) if the module left them out (NODE_ENV=production). */
 export function authConfig(mods: AuthModules, settings: string): AuthConfig {
-  const cfg = mods.defaults[SETTINGS[settings]] as AuthConfig;
+  const cfg = mods.defaults[SETTINGS[settings]!] as AuthConfig;
   if (cfg.jwt.privateKey || cfg.jwt.secret) return cfg;
   return { ...cfg, jwt: { ...cfg.jwt, ...mods.defaults.generateJWTKeys(cfg.jwt.algorithm) } };
-}
-
-export async function newDatabase(library: Library, name: string): Promise<CsDatabase> {
-  const db = new library.lib.CSDatabase!(":memory:", name);
-  await db.connect();
-  return db;
 }
 
 type Removable = CsCollection & { remove(query: Doc): Promise<unknown> };
@@ -163,10 +170,25 @@ class Baseline {
   }
 }
 
-interface Account {
+/** A user UserManager.createUser made, with the password it was made with. */
+export interface Account {
   email: string;
   password: string;
   user: User;
+}
+
+/** What createUser is given for a new account. */
+export type AccountSpec = { email: string; password: string; roles: string[] };
+
+/** createUser of every spec, HASH_PARALLEL at a time (each costs a bcrypt hash); accounts in spec order. */
+export async function createAccounts(manager: UserManager, specs: AccountSpec[]): Promise<Account[]> {
+  const accounts: Account[] = [];
+  for (let i = 0; i < specs.length; i += HASH_PARALLEL) {
+    const batch = specs.slice(i, i + HASH_PARALLEL);
+    const created = await Promise.all(batch.map((s) => manager.createUser(s)));
+    created.forEach((user, j) => accounts.push({ email: batch[j]!.email, password: batch[j]!.password, user }));
+  }
+  return accounts;
 }
 
 interface Users {
@@ -220,19 +242,14 @@ function users(library: Library, params: Params): Promise<Users> {
   return cached(usersFixtures, key, async () => {
     const mods = await modules(library);
     const cfg = authConfig(mods, key.settings);
-    const manager = new mods.core.UserManager(await newDatabase(library, "csbench_auth_users"), cfg.password);
+    const manager = new mods.core.UserManager(await memoryDatabase(library, "csbench_auth_users"), cfg.password);
     const rng = new Rng(USER_SEED);
     const specs = Array.from({ length: key.users }, (_, i) => ({
       email: `user${i}@example.org`,
       password: password(rng),
       roles: ["user", ...(rng.next() < 0.1 ? ["editor"] : []), ...(rng.next() < 0.02 ? ["admin"] : [])],
     }));
-    const accounts: Account[] = [];
-    for (let i = 0; i < specs.length; i += HASH_PARALLEL) {
-      const batch = specs.slice(i, i + HASH_PARALLEL);
-      const created = await Promise.all(batch.map((s) => manager.createUser(s)));
-      created.forEach((user, j) => accounts.push({ email: batch[j].email, password: batch[j].password, user }));
-    }
+    const accounts = await createAccounts(manager, specs);
     return { mods, cfg, manager, accounts, logins: 0 };
   });
 }
@@ -241,7 +258,7 @@ function users(library: Library, params: Params): Promise<Users> {
 function tokens(library: Library, params: Params): Promise<Tokens> {
   return cached(tokenFixtures, shape(params), async () => {
     const { mods, cfg, accounts } = await users(library, params);
-    const db = await newDatabase(library, "csbench_auth_tokens");
+    const db = await memoryDatabase(library, "csbench_auth_tokens");
     const manager = new mods.core.TokenManager(db, cfg.jwt);
     for (const a of accounts) await manager.generateTokenPair(a.user);
     return { manager, baseline: await Baseline.take(db) };
@@ -256,7 +273,7 @@ function tokens(library: Library, params: Params): Promise<Tokens> {
 function sessions(library: Library, params: Params): Promise<Sessions> {
   return cached(sessionFixtures, shape(params), async () => {
     const { mods, cfg, accounts } = await users(library, params);
-    const db = await newDatabase(library, "csbench_auth_sessions");
+    const db = await memoryDatabase(library, "csbench_auth_sessions");
     const manager = new mods.core.SessionManager(db);
     await manager.setSessionPolicy({
       ...(await manager.getSessionPolicy()),
@@ -274,9 +291,9 @@ function sessions(library: Library, params: Params): Promise<Sessions> {
 function authz(library: Library, params: Params): Promise<Authz> {
   return cached(authzFixtures, shape(params), async () => {
     const { accounts } = await users(library, params);
-    const { AuthorizationEngine } = await import(file(library, AUTHZ));
-    const db = await newDatabase(library, "csbench_auth_authz");
-    const engine = new AuthorizationEngine(db, AUTHZ_CONFIG) as AuthorizationEngine;
+    const { AuthorizationEngine } = await importSource<AuthorizationModule>(library, AUTHZ);
+    const db = await memoryDatabase(library, "csbench_auth_authz");
+    const engine = new AuthorizationEngine(db, AUTHZ_CONFIG);
     const requests: Authz["requests"] = [];
     for (const account of accounts) {
       for (const resource of RESOURCES) {
@@ -397,7 +414,7 @@ export const authAdapter: Adapter = {
     auth_authorize_cached: authorizeCached,
   },
   detect(library: Library) {
-    const has = (rel: string) => existsSync(file(library, rel));
+    const has = (rel: string) => hasSource(library, rel);
     return { auth: has(CORE) && has(DEFAULTS), auth_authz_cache: has(AUTHZ) };
   },
 };

@@ -1,20 +1,22 @@
 // Computed attributes area: ComputedAttributeEngine with its ComputedAttributeCache over a real CSDatabase.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { clock } from "./clock";
-import type { CsCollection, CsDatabase, Doc, Library } from "./library";
-import { type Adapter, type OpContext, type OpSpec, type Params, check, paramInt, verify } from "./ops";
+import {
+  type CsCollection, type CsDatabase, type Doc, type Library, hasSource, importSource, memoryDatabase,
+} from "./library";
+import { type Adapter, type OpContext, type OpSpec, type Params, cached, check, paramInt, verify } from "./ops";
 import { Rng } from "./rng";
 
-export const ENGINE = "auth/computed/core/ComputedAttributeEngine.ts";
-export const CACHE = "auth/computed/cache/ComputedAttributeCache.ts";
+const ENGINE = "auth/computed/core/ComputedAttributeEngine.ts";
+const CACHE = "auth/computed/cache/ComputedAttributeCache.ts";
 const COLLECTION = "orders";
 const FIXTURE_SEED = 17;
 
-interface Context {
+// The slice of ComputedAttributeEngine and ComputedAttributeCache the computed ops and the
+// computed load op (load_computed.ts) use.
+export interface Context {
   target: Doc;
   targetId: string;
-  targetType: "user";
+  targetType: "user" | "document";
   database: CsDatabase;
   currentCollection: CsCollection;
   timestamp: number;
@@ -28,7 +30,6 @@ interface Definition {
   [key: string]: unknown;
 }
 
-/** The slice of ComputedAttributeEngine (and its cache) the ops use. */
 interface Engine {
   initialize(): Promise<void>;
   setCache(cache: Cache): void;
@@ -41,8 +42,48 @@ interface Engine {
 
 interface Cache {
   initialize(): Promise<void>;
+  shutdown(): Promise<void>;
   has(key: { attributeId: string; targetId: string; targetType: string }): Promise<boolean>;
   getLastOperationResult(): { operation: string; key: string; hit?: boolean } | null;
+}
+
+interface EngineModule {
+  ComputedAttributeEngine: new () => Engine;
+}
+interface CacheModule {
+  ComputedAttributeCache: new () => Cache;
+}
+
+/** An initialized ComputedAttributeEngine on a ComputedAttributeCache at its defaults, as applications wire them. */
+export async function newEngine(library: Library): Promise<{ engine: Engine; cache: Cache }> {
+  const { ComputedAttributeEngine } = await importSource<EngineModule>(library, ENGINE);
+  const { ComputedAttributeCache } = await importSource<CacheModule>(library, CACHE);
+  const engine = new ComputedAttributeEngine();
+  await engine.initialize();
+  const cache = new ComputedAttributeCache();
+  await cache.initialize();
+  engine.setCache(cache);
+  return { engine, cache };
+}
+
+/** Attribute `id` of `targetType` targets, computed by `compute`, cached 300 s unless `collection` changes. */
+export function definition(
+  id: string, description: string, targetType: Context["targetType"], collection: string,
+  compute: Definition["computeFunction"],
+): Definition {
+  return {
+    id,
+    name: id,
+    description,
+    targetType,
+    computeFunction: compute,
+    dependencies: [{ type: "collection", source: collection, invalidateOnChange: true }],
+    caching: { enabled: true, ttl: 300, invalidateOn: [{ type: "collection_change", source: collection }] },
+    security: { allowExternalRequests: false, timeout: 30_000, maxMemoryUsage: 64 * 1024 * 1024 },
+    createdBy: "csbench",
+    createdAt: new Date(),
+    isActive: true,
+  };
 }
 
 interface Stats {
@@ -64,22 +105,7 @@ interface Fixture {
   registered: number;
 }
 
-const fixtures = new Map<string, Fixture>();
-
-export function sourcePath(library: Library, rel: string): string {
-  return join(library.layout.packageDir, "src", rel);
-}
-
-function hasSource(library: Library, rel: string, ...methods: string[]): boolean {
-  try {
-    const file = sourcePath(library, rel);
-    if (!existsSync(file)) return false;
-    const text = readFileSync(file, "utf8");
-    return methods.every((m) => text.includes(`${m}(`));
-  } catch {
-    return false;
-  }
-}
+const fixtures = new Map<string, Promise<Fixture>>();
 
 function ownerOf(user: number): string {
   return `user-${user}`;
@@ -90,23 +116,12 @@ function average(stats: Stats): number {
   return stats.count ? stats.total / stats.count : 0;
 }
 
-function definition(id: string, fixture: Fixture, compute: (ctx: Context) => Promise<unknown>): Definition {
-  return {
-    id,
-    name: id,
-    description: `csbench attribute ${id}`,
-    targetType: "user",
-    computeFunction: async (ctx: Context) => {
-      fixture.runs[id] = (fixture.runs[id] ?? 0) + 1;
-      return compute(ctx);
-    },
-    dependencies: [{ type: "collection", source: COLLECTION, invalidateOnChange: true }],
-    caching: { enabled: true, ttl: 300, invalidateOn: [{ type: "collection_change", source: COLLECTION }] },
-    security: { allowExternalRequests: false, timeout: 30_000, maxMemoryUsage: 64 * 1024 * 1024 },
-    createdBy: "csbench",
-    createdAt: new Date(),
-    isActive: true,
-  };
+/** A user attribute over COLLECTION whose function runs are counted in fixture.runs. */
+function countedDefinition(id: string, fixture: Fixture, compute: (ctx: Context) => Promise<unknown>): Definition {
+  return definition(id, `csbench attribute ${id}`, "user", COLLECTION, async (ctx: Context) => {
+    fixture.runs[id] = (fixture.runs[id] ?? 0) + 1;
+    return compute(ctx);
+  });
 }
 
 /** {count, total} of a user's orders, read through the owner index of the real collection. */
@@ -118,15 +133,14 @@ async function orderStats(ctx: Context): Promise<Stats> {
 }
 
 /** Engine, cache and a CSDatabase of `docs` orders over `users` owners, built untimed once per params. */
-async function fixtureFor(library: Library, params: Params): Promise<Fixture> {
+function fixtureFor(library: Library, params: Params): Promise<Fixture> {
   const docs = paramInt(params, "docs", 4000);
   const users = paramInt(params, "users", 100);
-  const key = JSON.stringify({ docs, users });
-  const cached = fixtures.get(key);
-  if (cached) return cached;
+  return cached(fixtures, { docs, users }, () => buildFixture(library, docs, users));
+}
 
-  const db = new library.lib.CSDatabase!(":memory:", `computed-${docs}-${users}`);
-  await db.connect();
+async function buildFixture(library: Library, docs: number, users: number): Promise<Fixture> {
+  const db = await memoryDatabase(library, `computed-${docs}-${users}`);
   const orders = await db.createCollection(COLLECTION);
   await orders.createIndex!("owner", { key: "owner" });
   const rng = new Rng(FIXTURE_SEED);
@@ -140,22 +154,15 @@ async function fixtureFor(library: Library, params: Params): Promise<Fixture> {
     stats.total += doc.amount;
   }
 
-  const { ComputedAttributeEngine } = await import(sourcePath(library, ENGINE));
-  const { ComputedAttributeCache } = await import(sourcePath(library, CACHE));
-  const engine = new ComputedAttributeEngine() as Engine;
-  await engine.initialize();
-  const cache = new ComputedAttributeCache() as Cache;
-  await cache.initialize();
-  engine.setCache(cache);
+  const { engine, cache } = await newEngine(library);
   const fixture: Fixture = { engine, cache, db, orders, users, expected, runs: {}, registered: 0 };
-  await engine.registerAttribute(definition("order_stats", fixture, orderStats));
+  await engine.registerAttribute(countedDefinition("order_stats", fixture, orderStats));
   await engine.registerAttribute(
-    definition("order_average", fixture, async (ctx) => {
+    countedDefinition("order_average", fixture, async (ctx) => {
       const stats = (await engine.computeAttribute("order_stats", ctx)) as Stats;
       return stats.count ? stats.total / stats.count : 0;
     }),
   );
-  fixtures.set(key, fixture);
   return fixture;
 }
 
@@ -188,7 +195,7 @@ function op(step: (f: Fixture, ctx: OpContext) => Promise<void>): OpSpec {
 
 const register = op(async (f) => {
   const id = `registered-${f.registered++}`;
-  const def = definition(id, f, orderStats);
+  const def = countedDefinition(id, f, orderStats);
   await clock.time(() => f.engine.registerAttribute(def));
   const found = await verify("computed_register", { id }, "getAttributeDefinition", () => f.engine.getAttributeDefinition(id));
   check(found === def, "computed_register", { id }, "the registered definition", found ?? null);
@@ -221,7 +228,7 @@ const computeCached = op(async (f, { rng }) => {
   const expected = f.expected.get(targetId)!;
   check(sameStats(value, expected), "computed_cached", input, expected, value ?? null);
   const last = f.cache.getLastOperationResult();
-  const hit = { functionRuns: f.runs.order_stats - runs, operation: last?.operation, key: last?.key, hit: last?.hit };
+  const hit = { functionRuns: f.runs.order_stats! - runs, operation: last?.operation, key: last?.key, hit: last?.hit };
   const want = { functionRuns: 0, operation: "get", key: `order_stats:user:${targetId}`, hit: true };
   check(JSON.stringify(hit) === JSON.stringify(want), "computed_cached", input, want, hit);
 });
@@ -236,7 +243,7 @@ const computeDependent = op(async (f, { rng }) => {
   const value = await clock.time(() => f.engine.computeAttribute("order_average", context(f, targetId)));
   const expected = average(f.expected.get(targetId)!);
   check(value === expected, "computed_dependent", input, expected, value ?? null);
-  const ran = [f.runs.order_average - (before.order_average ?? 0), f.runs.order_stats - (before.order_stats ?? 0)];
+  const ran = [f.runs.order_average! - (before.order_average ?? 0), f.runs.order_stats! - (before.order_stats ?? 0)];
   check(ran[0] === 1 && ran[1] === 1, "computed_dependent", input, { functionRuns: [1, 1] }, { functionRuns: ran });
 });
 

@@ -1,7 +1,7 @@
 // Core area: CRUD, queries, persistence and transactions of one collection, checked against the model.
 import { clock } from "./clock";
 import { type Dataset, reopenCollection } from "./dataset";
-import type { Doc, Id } from "./library";
+import { type Doc, type Id, isId } from "./library";
 import { type Adapter, type OpContext, type OpSpec, check, paramInt, paramString, verify } from "./ops";
 import { usage } from "./protocol";
 import type { Rng } from "./rng";
@@ -16,16 +16,6 @@ const freshValues: Record<string, (rng: Rng) => unknown> = {
   group: (rng) => rng.int(100),
   active: (rng) => rng.int(2) === 0,
 };
-
-function isId(v: unknown): v is Id {
-  return typeof v === "number" || typeof v === "string";
-}
-
-/** A random document of the dataset: its uid and current library id. */
-function pickDoc(ds: Dataset, rng: Rng): { uid: number; id: Id } {
-  const uid = rng.pick(ds.model.uids);
-  return { uid, id: ds.model.ids.get(uid)! };
-}
 
 function indexFor(ds: Dataset, key: string): string {
   const ix = ds.indexes.find((i) => i.key === key);
@@ -61,7 +51,7 @@ const insert = op({
 const findById = op({
   async step({ dataset, rng }: OpContext) {
     const ds = dataset!;
-    const { uid, id } = pickDoc(ds, rng);
+    const { uid, id } = ds.randomDoc(rng);
     const doc = await clock.time(() => ds.collection.findById(id));
     check(doc?.uid === uid, "find_by_id", { uid, id }, { uid }, { uid: doc?.uid ?? null });
   },
@@ -90,8 +80,8 @@ const findRange = op({
     const key = paramString(params, "key", "age");
     const width = paramInt(params, "width", 5);
     const values = ds.model.values(key) as number[];
-    const lo = values[0];
-    const span = values[values.length - 1] - lo + 1;
+    const lo = values[0]!;
+    const span = values[values.length - 1]! - lo + 1;
     const from = lo + rng.int(Math.max(1, span - width + 1));
     const to = from + width;
     const expected = ds.model.countRange(key, from, to);
@@ -111,8 +101,8 @@ const updateById = op({
   async step({ dataset, rng, params }: OpContext) {
     const ds = dataset!;
     const field = paramString(params, "field", "score");
-    const { uid, id } = pickDoc(ds, rng);
-    const value = freshValues[field](rng);
+    const { uid, id } = ds.randomDoc(rng);
+    const value = freshValues[field]!(rng);
     await clock.time(() => ds.collection.updateWithId(id, { [field]: value }));
     ds.model.set(uid, field, value);
     ds.dirty = true;
@@ -126,7 +116,7 @@ const updateById = op({
 const removeById = op({
   async step({ dataset, rng }: OpContext) {
     const ds = dataset!;
-    const { uid, id } = pickDoc(ds, rng);
+    const { uid, id } = ds.randomDoc(rng);
     await clock.time(() => ds.collection.removeWithId(id));
     ds.dirty = true;
     const left = await verify("remove_by_id", { uid, id }, "findById", () => ds.collection.findById(id));
@@ -163,7 +153,7 @@ const reload = op({
     const fresh = await clock.time(() => reopenCollection(library, ds));
     const docs = fresh ? await verify("reload", { root: ds.root }, "find({})", () => fresh.find({})) : null;
     check(docs?.length === ds.model.size, "reload", { root: ds.root, dataset: ds.handle }, ds.model.size, docs?.length ?? null);
-    const { uid, id } = pickDoc(ds, rng);
+    const { uid, id } = ds.randomDoc(rng);
     const doc = await verify("reload", { uid, id }, "findById", () => fresh!.findById(id));
     check(doc?.uid === uid, "reload", { uid, id }, { uid }, { uid: doc?.uid ?? null });
   },
@@ -175,8 +165,8 @@ const txnCommit = op({
     const ds = dataset!;
     const db = ds.db!;
     const writes = Array.from({ length: paramInt(params, "writes", 10) }, () => ({
-      ...pickDoc(ds, rng),
-      score: freshValues.score(rng),
+      ...ds.randomDoc(rng),
+      score: freshValues.score!(rng),
     }));
     try {
       await clock.time(async () => {

@@ -2,9 +2,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { CsCollection, CsDatabase, Doc, Library } from "./library";
+import type { CsCollection, CsDatabase, Doc, Id, Library } from "./library";
 import { Model } from "./model";
 import { type Args, DriverError, argString, usage } from "./protocol";
+import type { Rng } from "./rng";
 
 export type Storage = "memory" | "file";
 
@@ -40,6 +41,20 @@ export class Dataset {
   persist(): Promise<unknown> {
     return this.db ? this.db.persist() : this.collection.persist();
   }
+
+  /** A random document of the dataset: its uid and current library id. */
+  randomDoc(rng: Rng): { uid: number; id: Id } {
+    const uid = rng.pick(this.model.uids);
+    return { uid, id: this.model.ids.get(uid)! };
+  }
+}
+
+/** The loaded dataset `args.dataset` names (`run` and `load_run`). */
+export function datasetArg(datasets: Map<string, Dataset>, args: Args): Dataset {
+  const handle = argString(args, "dataset");
+  const dataset = datasets.get(handle);
+  if (!dataset) throw usage(`dataset "${handle}" is not loaded`);
+  return dataset;
 }
 
 const tempRoots: string[] = [];

@@ -7,12 +7,12 @@
 // if the driver was killed first, by the next driver that opens a manager).
 // Payloads are seeded random bytes (mulberry32, seed 0), made once per size.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clock } from "./clock";
-import type { Doc, Library } from "./library";
-import { type Adapter, type OpContext, type OpSpec, check, paramInt, verify } from "./ops";
+import { type Doc, type Library, hasSource, importSource } from "./library";
+import { type Adapter, type OpContext, type OpSpec, cached, check, paramInt, verify } from "./ops";
 import { Rng } from "./rng";
 
 const MANAGER_FILE = "filestorage/core/FileStorageManager.ts";
@@ -20,6 +20,7 @@ const OWNER = "csbench";
 /** Chunk size of upload streams: the manager's default chunkSize. */
 const CHUNK = 64 * 1024;
 
+// The slice of FileStorageManager the files ops and the files load ops (load_files.ts) use.
 interface FileMetadata {
   id: string;
   size: number;
@@ -31,13 +32,13 @@ export interface Manager {
   upload(file: Doc, options: Doc, userId: string): Promise<FileMetadata>;
   download(id: string, options: Doc, userId: string): Promise<ReadableStream<Uint8Array>>;
   delete(id: string, userId: string): Promise<void>;
+  shutdown(): Promise<void>;
+}
+interface ManagerModule {
+  FileStorageManager: new (config: Doc) => Manager;
 }
 
-export function managerPath(library: Library): string {
-  return join(library.layout.packageDir, "src", MANAGER_FILE);
-}
-
-export function managerConfig(basePath: string): Doc {
+function managerConfig(basePath: string): Doc {
   return {
     backends: { default: "local", configs: { local: { name: "local", type: "local", basePath } } },
     validation: { maxFileSize: 2 ** 30, allowedMimeTypes: ["*/*"], blockedMimeTypes: [] },
@@ -48,14 +49,14 @@ export function managerConfig(basePath: string): Doc {
   };
 }
 
-export const DIR_PREFIX = "csbench-files-";
+const DIR_PREFIX = "csbench-files-";
 /** A storage directory: DIR_PREFIX, the pid of the driver that made it, "-", a random suffix. */
 const DIR_NAME = /^csbench-files-(\d+)-/;
-let storageDir: string | null = null;
-let manager: Promise<Manager> | null = null;
+/** Storage directories of this driver not removed yet: the exit handler removes them. */
+const liveDirs = new Set<string>();
 
 process.on("exit", () => {
-  if (storageDir) rmSync(storageDir, { recursive: true, force: true });
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 function pidAlive(pid: number): boolean {
@@ -68,22 +69,43 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Remove storage directories of drivers that died without their exit handler (a killed driver). */
-export function sweepStaleDirs(): void {
+function sweepStaleDirs(): void {
   for (const name of readdirSync(tmpdir())) {
     const pid = Number(DIR_NAME.exec(name)?.[1]);
     if (pid && !pidAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 
+/** Remove a storage directory of this driver now. */
+export function removeStorageDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
+}
+
+/**
+ * An initialized FileStorageManager whose local backend stores under a fresh directory
+ * (removed by removeStorageDir, else at exit; a failed start removes it at once).
+ */
+export async function openStorage(library: Library): Promise<{ manager: Manager; dir: string }> {
+  const { FileStorageManager } = await importSource<ManagerModule>(library, MANAGER_FILE);
+  sweepStaleDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+  liveDirs.add(dir);
+  try {
+    const manager = new FileStorageManager(managerConfig(dir));
+    await manager.initialize();
+    return { manager, dir };
+  } catch (err) {
+    removeStorageDir(dir);
+    throw err;
+  }
+}
+
+/** The batch ops' manager, opened on first use and kept until exit. */
+let manager: Promise<Manager> | null = null;
+
 function openManager(library: Library): Promise<Manager> {
-  manager ??= (async () => {
-    const { FileStorageManager } = await import(managerPath(library));
-    sweepStaleDirs();
-    storageDir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
-    const m = new FileStorageManager(managerConfig(storageDir)) as Manager;
-    await m.initialize();
-    return m;
-  })();
+  manager ??= openStorage(library).then((storage) => storage.manager);
   return manager;
 }
 
@@ -128,63 +150,63 @@ export function fileUpload(size: number, p: Payload): Doc {
   return { filename: `payload-${size}.bin`, mimeType: "application/octet-stream", size, stream: chunked(p.bytes) };
 }
 
-/** Files stored once (untimed) for files_download, by size. */
-const stored = new Map<string, string>();
+/** Check what upload returned for `size` bytes of `p`: an id, the size and the payload's checksum. */
+export function checkUploaded(op: string, input: unknown, meta: FileMetadata, size: number, p: Payload): void {
+  check(typeof meta?.id === "string" && meta.size === size && meta.checksum === p.sha256, op, input,
+    { id: "assigned", size, checksum: p.sha256 },
+    meta ? { id: meta.id, size: meta.size, checksum: meta.checksum } : null);
+}
 
-async function storedFile(m: Manager, size: number, p: Payload): Promise<string> {
-  const key = JSON.stringify({ size });
-  let id = stored.get(key);
-  if (!id) {
+/** Files stored once (untimed) for files_download, by size. */
+const stored = new Map<string, Promise<string>>();
+
+function storedFile(m: Manager, size: number, p: Payload): Promise<string> {
+  return cached(stored, { size }, async () => {
     const meta = await verify("files_download", { size }, "upload (fixture)", () =>
       m.upload(fileUpload(size, p), { access: "private" }, OWNER));
     check(typeof meta?.id === "string" && meta.checksum === p.sha256, "files_download", { size, fixture: "upload" },
       { id: "assigned", checksum: p.sha256 }, meta ?? null);
-    stored.set(key, (id = meta.id));
-  }
-  return id;
+    return meta.id;
+  });
 }
 
-function op(spec: Pick<OpSpec, "step">): OpSpec {
-  return { needsDataset: false, requires: ["files"], ...spec };
+/** An op on the batch ops' manager with a payload of `size` (param, default 1 KiB) bytes. */
+function op(step: (m: Manager, size: number, p: Payload) => Promise<void>): OpSpec {
+  return {
+    needsDataset: false,
+    requires: ["files"],
+    async step({ library, params }: OpContext) {
+      const size = paramInt(params, "size", 1024);
+      const p = payload(size);
+      await step(await openManager(library), size, p);
+    },
+  };
 }
 
-const filesUpload = op({
-  async step({ library, params }: OpContext) {
-    const size = paramInt(params, "size", 1024);
-    const p = payload(size);
-    const m = await openManager(library);
-    const file = fileUpload(size, p);
-    const meta = await clock.time(() => m.upload(file, { access: "private" }, OWNER));
-    const input = { size, filename: file.filename };
-    check(typeof meta?.id === "string" && meta.size === size && meta.checksum === p.sha256, "files_upload", input,
-      { id: "assigned", size, checksum: p.sha256 },
-      meta ? { id: meta.id, size: meta.size, checksum: meta.checksum } : null);
-    await verify("files_upload", { id: meta.id }, "delete (restore)", () => m.delete(meta.id, OWNER));
-  },
+const filesUpload = op(async (m, size, p) => {
+  const file = fileUpload(size, p);
+  const meta = await clock.time(() => m.upload(file, { access: "private" }, OWNER));
+  checkUploaded("files_upload", { size, filename: file.filename }, meta, size, p);
+  await verify("files_upload", { id: meta.id }, "delete (restore)", () => m.delete(meta.id, OWNER));
 });
 
-const filesDownload = op({
-  async step({ library, params }: OpContext) {
-    const size = paramInt(params, "size", 1024);
-    const p = payload(size);
-    const m = await openManager(library);
-    const id = await storedFile(m, size, p);
-    const chunks: Uint8Array[] = [];
-    await clock.time(async () => {
-      const reader = (await m.download(id, {}, OWNER)).getReader();
-      for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
-    });
-    const length = chunks.reduce((n, c) => n + c.length, 0);
-    const hash = sha256(chunks);
-    check(length === size && hash === p.sha256, "files_download", { id, size },
-      { length: size, sha256: p.sha256 }, { length, sha256: hash });
-  },
+const filesDownload = op(async (m, size, p) => {
+  const id = await storedFile(m, size, p);
+  const chunks: Uint8Array[] = [];
+  await clock.time(async () => {
+    const reader = (await m.download(id, {}, OWNER)).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+  });
+  const length = chunks.reduce((n, c) => n + c.length, 0);
+  const hash = sha256(chunks);
+  check(length === size && hash === p.sha256, "files_download", { id, size },
+    { length: size, sha256: p.sha256 }, { length, sha256: hash });
 });
 
 export const filesAdapter: Adapter = {
   area: "files",
   ops: { files_upload: filesUpload, files_download: filesDownload },
   detect(library: Library) {
-    return { files: existsSync(managerPath(library)) };
+    return { files: hasSource(library, MANAGER_FILE) };
   },
 };

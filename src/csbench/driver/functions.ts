@@ -1,9 +1,9 @@
 // Stored functions area: StoredFunctionEngine (esbuild transpile + vm sandbox) over a real CSDatabase.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { clock } from "./clock";
-import type { CsDatabase, Doc, Library } from "./library";
-import { type Adapter, type OpContext, type OpSpec, type Params, check, paramInt, paramString, verify } from "./ops";
+import { type CsDatabase, type Doc, type Library, hasSource, importSource, memoryDatabase } from "./library";
+import {
+  type Adapter, type OpContext, type OpSpec, type Params, cached, check, paramInt, paramString, verify,
+} from "./ops";
 import { usage } from "./protocol";
 import { Rng } from "./rng";
 
@@ -11,7 +11,7 @@ const ENGINE = "auth/functions/core/StoredFunctionEngine.ts";
 const COLLECTION = "items";
 const FIXTURE_SEED = 23;
 const GROUPS = 20;
-export const LIMITS = {
+const LIMITS = {
   maxExecutionTime: 5_000,
   maxMemoryUsage: 256 * 1024 * 1024,
   maxDbOperations: 10_000,
@@ -19,23 +19,28 @@ export const LIMITS = {
   allowedModules: [] as string[],
 };
 
-export interface Result {
+// The slice of StoredFunctionEngine the functions ops and the functions load op (load_functions.ts) use.
+interface Result {
   data: unknown;
 }
 
-/** The slice of StoredFunctionEngine the ops use. */
-export interface Engine {
+interface Engine {
   initialize(): Promise<void>;
   registerFunction(def: Doc): Promise<void>;
   unregisterFunction(id: string): Promise<void>;
   executeFunction(id: string, params: Doc, ctx: Doc): Promise<Result>;
+  dispose?(): Promise<void>;
+}
+interface EngineModule {
+  StoredFunctionEngine: new (db: CsDatabase, cfg: Doc, audit: object, config: Doc, logger: object) => Engine;
 }
 
 /** A stored function of the benchmark: its TypeScript source and what it must return. */
 interface Kind {
   code: string;
-  params(f: Fixture, rng: Rng): Doc;
-  expected(f: Fixture, params: Doc): unknown;
+  /** Parameters of a call, drawn from `rng` (`items`: the fixture's documents, for the kinds that take them). */
+  params(rng: Rng, items: Item[]): Doc;
+  expected(params: Doc, items: Item[]): unknown;
   /** The part of the result compared with `expected` (a transform's full output is 10,000 rows). */
   summary(data: unknown): unknown;
 }
@@ -60,16 +65,16 @@ interface Fixture {
   fresh: number;
 }
 
-const fixtures = new Map<string, Fixture>();
+const fixtures = new Map<string, Promise<Fixture>>();
 
-export const kinds: Record<string, Kind> = {
+export const kinds = {
   scalar: {
     code: [
       "const p = parameters as { a: number; b: number; c: number }",
       "return (p.a * p.b + p.c) % 1000003",
     ].join("\n"),
-    params: (_f, rng) => ({ a: rng.int(100_000), b: rng.int(100_000), c: rng.int(1_000) }),
-    expected: (_f, p) => ((p.a as number) * (p.b as number) + (p.c as number)) % 1000003,
+    params: (rng) => ({ a: rng.int(100_000), b: rng.int(100_000), c: rng.int(1_000) }),
+    expected: (p) => ((p.a as number) * (p.b as number) + (p.c as number)) % 1000003,
     summary: (data) => data,
   },
   transform: {
@@ -82,9 +87,9 @@ export const kinds: Record<string, Kind> = {
       "}",
       "return out",
     ].join("\n"),
-    params: (f, rng) => ({ items: f.items, minQty: 1 + rng.int(10) }),
-    expected: (f, p) => {
-      const rows = f.items.filter((it) => it.active && it.qty >= (p.minQty as number));
+    params: (rng, items) => ({ items, minQty: 1 + rng.int(10) }),
+    expected: (p, items) => {
+      const rows = items.filter((it) => it.active && it.qty >= (p.minQty as number));
       return { rows: rows.length, total: rows.reduce((s, it) => s + it.price * it.qty, 0), lastId: rows.at(-1)?.id ?? null };
     },
     summary: (data) => {
@@ -104,10 +109,10 @@ export const kinds: Record<string, Kind> = {
       "}",
       "return sums",
     ].join("\n"),
-    params: (f, rng) => ({ items: f.items, modulo: 1 + rng.int(3) }),
-    expected: (f, p) => {
+    params: (rng, items) => ({ items, modulo: 1 + rng.int(3) }),
+    expected: (p, items) => {
       const sums: Record<string, { count: number; revenue: number }> = {};
-      for (const it of f.items) {
+      for (const it of items) {
         if (it.group % (p.modulo as number) !== 0) continue;
         const g = (sums[it.group] ??= { count: 0, revenue: 0 });
         g.count += 1;
@@ -117,16 +122,12 @@ export const kinds: Record<string, Kind> = {
     },
     summary: (data) => canonical(data as Record<string, unknown>),
   },
-};
+} satisfies Record<string, Kind>;
 
 /** Keys sorted, so results built in another realm or order compare as JSON. */
 function canonical(obj: Record<string, unknown> | null): string {
   if (!obj || typeof obj !== "object") return JSON.stringify(obj);
   return JSON.stringify(Object.keys(obj).sort().map((k) => [k, obj[k]]));
-}
-
-function sourcePath(library: Library): string {
-  return join(library.layout.packageDir, "src", ENGINE);
 }
 
 export function definition(id: string, code: string): Doc {
@@ -163,14 +164,13 @@ export function definition(id: string, code: string): Doc {
 const quietLogger = { ...console, log() {}, info() {}, debug() {} };
 
 /** Engine + a CSDatabase collection of `docs` items, built untimed once per params. */
-async function fixtureFor(library: Library, params: Params): Promise<Fixture> {
+function fixtureFor(library: Library, params: Params): Promise<Fixture> {
   const docs = paramInt(params, "docs", 10_000);
-  const key = JSON.stringify({ docs });
-  const cached = fixtures.get(key);
-  if (cached) return cached;
+  return cached(fixtures, { docs }, () => buildFixture(library, docs));
+}
 
-  const db = new library.lib.CSDatabase!(":memory:", `functions-${docs}`);
-  await db.connect();
+async function buildFixture(library: Library, docs: number): Promise<Fixture> {
+  const db = await memoryDatabase(library, `functions-${docs}`);
   const collection = await db.createCollection(COLLECTION);
   const rng = new Rng(FIXTURE_SEED);
   for (let i = 0; i < docs; i++) {
@@ -181,9 +181,7 @@ async function fixtureFor(library: Library, params: Params): Promise<Fixture> {
 
   const audit: Doc[] = [];
   const engine = await newEngine(library, db, async (entry: Doc) => void audit.push(entry));
-  const fixture: Fixture = { engine, db, items, audit, registered: new Set(), fresh: 0 };
-  fixtures.set(key, fixture);
-  return fixture;
+  return { engine, db, items, audit, registered: new Set(), fresh: 0 };
 }
 
 /**
@@ -193,7 +191,7 @@ async function fixtureFor(library: Library, params: Params): Promise<Fixture> {
  * calls, so the audit sink is a function.
  */
 export async function newEngine(library: Library, db: CsDatabase, log: (entry: Doc) => Promise<void>): Promise<Engine> {
-  const { StoredFunctionEngine } = await import(sourcePath(library));
+  const { StoredFunctionEngine } = await importSource<EngineModule>(library, ENGINE);
   const config = {
     sandbox: { provider: "esbuild", allowedModules: [], blockedModules: ["fs", "child_process"] },
     security: {
@@ -205,16 +203,17 @@ export async function newEngine(library: Library, db: CsDatabase, log: (entry: D
     cache: {},
     deployment: {},
   };
-  const engine = new StoredFunctionEngine(db, {}, { log }, config, quietLogger) as Engine;
+  const engine = new StoredFunctionEngine(db, {}, { log }, config, quietLogger);
   await engine.initialize();
   return engine;
 }
 
-function execContext(f: Fixture): Doc {
+/** The context of an execution by user `userId` (role "bench") under LIMITS. */
+export function executionContext(db: CsDatabase, userId: string, email: string, requestId: string): Doc {
   return {
-    currentUser: { id: "csbench", email: "bench@csbench.local", roles: ["bench"], permissions: [], attributes: {} },
-    database: f.db,
-    requestId: "csbench",
+    currentUser: { id: userId, email, roles: ["bench"], permissions: [], attributes: {} },
+    database: db,
+    requestId,
     timestamp: new Date(),
     limits: LIMITS,
   };
@@ -232,8 +231,8 @@ function fnOp(name: string, kind: Kind): OpSpec {
     async step({ library, params, rng }: OpContext) {
       const f = await fixtureFor(library, params);
       const call = paramString(params, "call", "warm");
-      const fnParams = kind.params(f, rng);
-      const ctx = execContext(f);
+      const fnParams = kind.params(rng, f.items);
+      const ctx = executionContext(f.db, "csbench", "bench@csbench.local", "csbench");
       let id = `warm-${name}`;
       let result: Result;
       if (call === "warm") {
@@ -255,7 +254,7 @@ function fnOp(name: string, kind: Kind): OpSpec {
       const audited = f.audit.at(-1);
       f.audit.length = 0;
       const input = { id, call, params: fnParams.items ? { ...fnParams, items: `${f.items.length} documents` } : fnParams };
-      const expected = kind.expected(f, fnParams);
+      const expected = kind.expected(fnParams, f.items);
       const actual = kind.summary(result?.data);
       check(JSON.stringify(actual) === JSON.stringify(expected), opName, input, expected, actual);
       const audit = { action: audited?.action, result: audited?.result };
@@ -272,13 +271,6 @@ export const functionsAdapter: Adapter = {
   area: "functions",
   ops: Object.fromEntries(Object.entries(kinds).map(([name, kind]) => [`fn_${name}`, fnOp(name, kind)])),
   detect(library: Library) {
-    try {
-      const file = sourcePath(library);
-      if (!existsSync(file)) return { functions: false };
-      const text = readFileSync(file, "utf8");
-      return { functions: ["registerFunction(", "executeFunction(", "unregisterFunction("].every((m) => text.includes(m)) };
-    } catch {
-      return { functions: false };
-    }
+    return { functions: hasSource(library, ENGINE, "registerFunction", "executeFunction", "unregisterFunction") };
   },
 };

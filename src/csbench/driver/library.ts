@@ -1,8 +1,15 @@
 // The slice of Collection Store's API the driver uses, loaded from ROOT, and what it offers.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Layout } from "./era";
+import { DriverError } from "./protocol";
 
 export type Doc = Record<string, unknown>;
 export type Id = string | number;
+
+export function isId(v: unknown): v is Id {
+  return typeof v === "number" || typeof v === "string";
+}
 
 /** Collection methods common to every era since 2023 (sync ones are awaited anyway). */
 export interface CsCollection {
@@ -55,6 +62,15 @@ export interface Library {
   caps: Capabilities;
 }
 
+/** Throw "unsupported" (`what` needs ...) unless the commit has every capability of `requires`. */
+export function requireCapabilities(library: Library, what: string, requires: ReadonlyArray<keyof Capabilities>): void {
+  const missing = requires.filter((c) => !library.caps[c]);
+  if (missing.length) {
+    const absent = `absent at this commit (${library.layout.era})`;
+    throw new DriverError("unsupported", `${what} needs ${missing.join(", ")}, ${absent}`);
+  }
+}
+
 /** Import Collection Store from ROOT's own source and derive its capabilities. */
 export async function loadLibrary(layout: Layout): Promise<Library> {
   const lib = (await import(layout.entry)) as CsLib;
@@ -69,4 +85,37 @@ export async function loadLibrary(layout: Layout): Promise<Library> {
     memory_database: dbSource.includes(":memory:"),
   };
   return { layout, lib, caps };
+}
+
+/** Absolute path of `rel` under the src/ folder of the tree under test. */
+function sourcePath(library: Library, rel: string): string {
+  return join(library.layout.packageDir, "src", rel);
+}
+
+/** Whether the tree has src/`rel`, with a call or definition `m(` for every one of `methods`. */
+export function hasSource(library: Library, rel: string, ...methods: string[]): boolean {
+  try {
+    const file = sourcePath(library, rel);
+    if (!existsSync(file)) return false;
+    const text = readFileSync(file, "utf8");
+    return methods.every((m) => text.includes(`${m}(`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Import src/`rel` of the tree under test. Its exports are whatever that commit has: `T`
+ * declares the slice the caller uses, unchecked (an export missing at a commit fails where it
+ * is used; `detect` reports such commits as lacking the area first).
+ */
+export async function importSource<T>(library: Library, rel: string): Promise<T> {
+  return (await import(sourcePath(library, rel))) as T;
+}
+
+/** A connected CSDatabase(':memory:') of the commit, named `name` (fixtures of the areas). */
+export async function memoryDatabase(library: Library, name: string): Promise<CsDatabase> {
+  const db = new library.lib.CSDatabase!(":memory:", name);
+  await db.connect();
+  return db;
 }

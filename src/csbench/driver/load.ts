@@ -11,9 +11,14 @@
 // *intended* start (the arrival), so that a slow database cannot hide its slowness by
 // slowing the load: a late arrival loop, a full event loop, a wait for an idle user are all
 // in it. A request belongs to the phase of its (intended) start.
-import type { Dataset } from "./dataset";
+//
+// runLoad's units: prepareSteps (fixtures, untimed), startRun (clock zero, recorder, users),
+// requester (one timed, recorded request), the model (closedUsers; openUsers on an
+// ArrivalSchedule), ProgressReporter, drain and cancel (what is left counts as unfinished),
+// result.
+import { type Dataset, datasetArg } from "./dataset";
 import { Histogram, SUB_BITS } from "./histogram";
-import type { Library } from "./library";
+import { type Library, requireCapabilities } from "./library";
 import { type LoadStep, type Timed, type VirtualUser, loadOp } from "./load_ops";
 import { type Args, DriverError, argInt, argString, usage } from "./protocol";
 import { Rng } from "./rng";
@@ -146,11 +151,11 @@ function parsePlan(args: Args): Plan {
     return v;
   };
   const phases = (args.phases ?? {}) as Record<string, unknown>;
-  const secs = PHASES.map((p) => {
+  const secs = PHASES.map((p): number => {
     const v = phases[p];
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw usage(`phases.${p} must be seconds >= 0`);
     return v * 1e9;
-  });
+  }) as [number, number, number];
   if (secs[1] <= 0) throw usage("phases.steady must be > 0");
   const operations = args.operations;
   if (!Array.isArray(operations) || !operations.length) throw usage('arg "operations" must be a non-empty list');
@@ -206,7 +211,7 @@ function picker(operations: Operation[]): (rng: Rng) => string {
   return (rng) => {
     const x = rng.next();
     const i = cumulative.findIndex((c) => x < c);
-    return operations[i < 0 ? operations.length - 1 : i].op;
+    return operations[i < 0 ? operations.length - 1 : i]!.op;
   };
 }
 
@@ -221,6 +226,26 @@ export interface Progress {
   p95_ms: number | null;
 }
 
+/** One request to make: its op and its intended start (ns from the run's start). */
+type Arrival = [op: string, at: number];
+
+/** What the units of one run share. */
+interface Run {
+  readonly plan: Plan;
+  readonly rec: Recorder;
+  /** ns since the run started (its zero is after the untimed prepare). */
+  readonly now: () => number;
+  /** One request of `op` by `user`, timed from `intended` and recorded (see `requester`). */
+  readonly request: (op: string, user: VirtualUser, intended: number) => Promise<void>;
+  /** Picks an op by weight with the generator it is given. */
+  readonly pick: (rng: Rng) => string;
+  readonly users: VirtualUser[];
+  /** Users now between their start and their leave (closed model) or serving (open model). */
+  active: number;
+  /** The last phase is over and the drain is running. */
+  draining: boolean;
+}
+
 export async function runLoad(
   library: Library,
   datasets: Map<string, Dataset>,
@@ -228,196 +253,282 @@ export async function runLoad(
   onProgress: (p: Progress) => void,
 ): Promise<unknown> {
   const plan = parsePlan(args);
-  const handle = argString(args, "dataset");
-  const dataset = datasets.get(handle);
-  if (!dataset) throw usage(`dataset "${handle}" is not loaded`);
-
-  // Prepare every op's fixtures, untimed.
+  const dataset = datasetArg(datasets, args);
   const prepareStart = Bun.nanoseconds();
   const steps = new Map<string, LoadStep>();
-  for (const { op } of plan.operations) {
-    const spec = loadOp(op);
-    if (!spec) throw usage(`unknown load op "${op}"`);
-    const missing = spec.requires.filter((c) => !library.caps[c]);
-    if (missing.length) {
-      throw new DriverError("unsupported", `load op ${op} needs ${missing.join(", ")}, absent at this commit (${library.layout.era})`);
-    }
-  }
   try {
-    for (const { op } of plan.operations) {
-      steps.set(op, await loadOp(op)!.prepare({ library, dataset, users: plan.users, seed: plan.seed }));
-    }
+    await prepareSteps(library, dataset, plan, steps);
     const prepareNs = Bun.nanoseconds() - prepareStart;
-    const rec = new Recorder();
-    const t0 = Bun.nanoseconds();
-    const now = () => Bun.nanoseconds() - t0;
-
-    const request = async (op: string, user: VirtualUser, intended: number): Promise<void> => {
-      const phase = phaseAt(plan, intended);
-      let doneAt = -1;
-      const timed: Timed = async (call) => {
-        try {
-          return await call();
-        } finally {
-          doneAt = now();
-        }
-      };
-      rec.start(phase, op);
-      try {
-        await steps.get(op)!.run(user, timed);
-        if (doneAt < 0) rec.error(phase, op, "untimed", `load op ${op} made no timed call`);
-        else rec.ok(phase, op, doneAt - intended);
-      } catch (err) {
-        const kind = err instanceof DriverError ? err.type : err instanceof Error ? err.constructor.name : typeof err;
-        rec.error(phase, op, kind, err instanceof Error ? err.message : String(err));
-      } finally {
-        rec.end(phase, op);
-      }
-    };
-
-    const pick = picker(plan.operations);
-    const users: VirtualUser[] = Array.from({ length: plan.users }, (_, index) => ({
-      index, rng: userRng(plan.seed, index), state: new Map(),
-    }));
-    let active = 0;
-    const end = plan.ends[2];
-
-    const closedUser = async (user: VirtualUser): Promise<void> => {
-      const n = plan.users;
-      const rampUp = plan.ends[0];
-      const rampDown = plan.ends[2] - plan.ends[1];
-      let next = rampUp > 0 ? (rampUp * user.index) / n : user.rng.next() * plan.thinkMs * 1e6;
-      const leave = plan.ends[1] + (rampDown * (n - 1 - user.index)) / n;
-      await sleepUntil(next, now);
-      active += 1;
-      while (next < leave) {
-        await request(pick(user.rng), user, now());
-        next = now() + plan.thinkMs * 1e6 * (0.5 + user.rng.next());
-        if (next >= leave) break;
-        await sleepUntil(next, now);
-      }
-      active -= 1;
-    };
-
-    // The open model's arrival schedule: a Poisson process of the maximal rate, thinned to
-    // each phase's rate. `next()` gives the next arrival (time, op) or null past the end.
-    const arrivalRng = userRng(plan.seed, -1);
-    const rate = plan.arrivalRate / 1e9; // per ns
-    const rateAt = (t: number) =>
-      t < plan.ends[0] ? t / plan.ends[0] : t < plan.ends[1] ? 1 : (end - t) / (end - plan.ends[1]);
-    let scheduleT = 0;
-    const nextArrival = (): [string, number] | null => {
-      while (true) {
-        scheduleT += -Math.log(1 - arrivalRng.next()) / rate;
-        if (scheduleT >= end) return null;
-        if (arrivalRng.next() < rateAt(scheduleT)) return [pick(arrivalRng), scheduleT];
-      }
-    };
-    let arrivalsOver = plan.model === "closed";
-    let held: [string, number] | null = null; // the arrival the loop is waiting to issue
-    /** Arrivals the loop had not issued yet when the drain ended: unfinished, like queued ones. */
-    const abandonSchedule = () => {
-      if (held && !arrivalsOver) rec.start(phaseAt(plan, held[1]), held[0]);
-      for (let a = arrivalsOver ? null : nextArrival(); a; a = nextArrival()) {
-        rec.start(phaseAt(plan, a[1]), a[0]);
-      }
-      arrivalsOver = true;
-    };
-
-    const openArrivals = async (): Promise<void> => {
-      const idle = [...users].reverse();
-      const waiting: Array<[string, number]> = [];
-      const serve = async (user: VirtualUser, first: [string, number]): Promise<void> => {
-        active += 1;
-        for (let job: [string, number] | undefined = first; job; job = waiting.shift()) {
-          if (job !== first) rec.end(phaseAt(plan, job[1]), job[0]); // leaves the queue
-          await request(job[0], user, job[1]);
-        }
-        active -= 1;
-        idle.push(user);
-      };
-      const pending: Promise<void>[] = [];
-      let yielded = now();
-      for (let a = nextArrival(); a && !arrivalsOver; a = arrivalsOver ? null : nextArrival()) {
-        held = a;
-        if (a[1] > now()) {
-          await sleepUntil(a[1], now, true);
-          yielded = now();
-        } else if (now() - yielded > 1e6) {
-          await new Promise<void>((resolve) => setImmediate(resolve)); // behind: let users run
-          yielded = now();
-        }
-        if (arrivalsOver) break; // abandoned while waiting
-        held = null;
-        const user = idle.pop();
-        if (user) pending.push(serve(user, a));
-        else {
-          waiting.push(a);
-          rec.start(phaseAt(plan, a[1]), a[0]); // a queued request is in flight: it may end unfinished
-        }
-      }
-      arrivalsOver = true;
-      await Promise.all(pending);
-    };
-
-    // Progress: every progress_ms, and at each phase change.
-    let lastPhase: Progress["phase"] = "ramp_up";
-    let lastCompleted = 0;
-    let lastT = 0;
-    const report = (phase: Progress["phase"]) => {
-      const t = now();
-      const rate = t > lastT ? ((rec.completed - lastCompleted) * 1e9) / (t - lastT) : 0;
-      lastCompleted = rec.completed;
-      lastT = t;
-      onProgress({
-        t_s: t / 1e9, phase, active_users: active, in_flight: rec.inFlight, completed: rec.completed,
-        failed: rec.failed, ops_per_s: rate, p95_ms: rec.p95(phase === "drain" ? "ramp_down" : phase),
-      });
-    };
-    report("ramp_up");
-    let draining = false;
-    const ticker = setInterval(() => {
-      const phase = draining ? "drain" : phaseAt(plan, now());
-      const due = plan.progressMs > 0 && now() - lastT >= plan.progressMs * 1e6;
-      if (phase !== lastPhase || due) report(phase);
-      lastPhase = phase;
-    }, TICK_MS);
-
-    const work = plan.model === "closed" ? Promise.all(users.map(closedUser)) : openArrivals();
-    // Drain: requests still running drain_s after the last phase count as "unfinished".
-    const drained = await Promise.race([
-      work.then(() => true),
-      (async () => {
-        await sleep((end - now()) / 1e6);
-        draining = true;
-        await sleep(plan.drainMs);
-        return false;
-      })(),
-    ]);
-    clearInterval(ticker);
-    const wallNs = now();
-    report(draining ? "drain" : "ramp_down");
-    if (!drained) abandonSchedule();
-    const unfinished = drained ? 0 : rec.abandonRunning();
-
-    const phases = PHASES.map((name, i) => {
-      const start = i === 0 ? 0 : plan.ends[i - 1];
-      const ops: Record<string, ReturnType<OpStats["summary"]>> = {};
-      for (const [op, s] of rec.stats.get(name)!) ops[op] = s.summary();
-      return { name, start_s: start / 1e9, end_s: plan.ends[i] / 1e9, ops };
-    });
-    return {
-      model: plan.model,
-      users: plan.users,
-      seed: plan.seed,
-      prepare_s: prepareNs / 1e9,
-      wall_s: wallNs / 1e9,
-      completed: rec.completed,
-      failed: rec.failed,
-      unfinished,
-      phases,
-    };
+    const run = startRun(plan, steps);
+    const schedule = plan.model === "open" ? new ArrivalSchedule(plan, run.pick) : null;
+    const progress = new ProgressReporter(run, onProgress);
+    const work = schedule ? openUsers(run, schedule) : closedUsers(run);
+    const drained = await drain(run, work);
+    progress.stop();
+    const wallNs = run.now();
+    progress.report(run.draining ? "drain" : "ramp_down");
+    const unfinished = drained ? 0 : cancel(run, schedule);
+    return result(run, prepareNs, wallNs, unfinished);
   } finally {
     for (const step of steps.values()) await step.close?.();
   }
+}
+
+/** Check that every op exists and is supported, then prepare each one's fixtures (untimed) into `steps`. */
+async function prepareSteps(library: Library, dataset: Dataset, plan: Plan, steps: Map<string, LoadStep>) {
+  for (const { op } of plan.operations) {
+    const spec = loadOp(op);
+    if (!spec) throw usage(`unknown load op "${op}"`);
+    requireCapabilities(library, `load op ${op}`, spec.requires);
+  }
+  for (const { op } of plan.operations) {
+    steps.set(op, await loadOp(op)!.prepare({ library, dataset, users: plan.users, seed: plan.seed }));
+  }
+}
+
+/** A run starting now: its clock, recorder and users (each with its own generator). */
+function startRun(plan: Plan, steps: Map<string, LoadStep>): Run {
+  const rec = new Recorder();
+  const t0 = Bun.nanoseconds();
+  const now = () => Bun.nanoseconds() - t0;
+  return {
+    plan,
+    rec,
+    now,
+    request: requester(plan, steps, rec, now),
+    pick: picker(plan.operations),
+    users: Array.from({ length: plan.users }, (_, index) => ({
+      index, rng: userRng(plan.seed, index), state: new Map(),
+    })),
+    active: 0,
+    draining: false,
+  };
+}
+
+/**
+ * A request: the op's step for the user, its latency from `intended` to the return of its
+ * timed library call, recorded under the phase of `intended`; an error is recorded by kind
+ * (the DriverError type, else the class name).
+ */
+function requester(plan: Plan, steps: Map<string, LoadStep>, rec: Recorder, now: () => number): Run["request"] {
+  return async (op: string, user: VirtualUser, intended: number): Promise<void> => {
+    const phase = phaseAt(plan, intended);
+    let doneAt = -1;
+    const timed: Timed = async (call) => {
+      try {
+        return await call();
+      } finally {
+        doneAt = now();
+      }
+    };
+    rec.start(phase, op);
+    try {
+      await steps.get(op)!.run(user, timed);
+      if (doneAt < 0) rec.error(phase, op, "untimed", `load op ${op} made no timed call`);
+      else rec.ok(phase, op, doneAt - intended);
+    } catch (err) {
+      const kind = err instanceof DriverError ? err.type : err instanceof Error ? err.constructor.name : typeof err;
+      rec.error(phase, op, kind, err instanceof Error ? err.message : String(err));
+    } finally {
+      rec.end(phase, op);
+    }
+  };
+}
+
+/**
+ * The closed model: one loop per user, issuing a request, waiting for it, thinking. User i
+ * starts at i/users of ramp-up (after a random think time if there is no ramp-up) and leaves
+ * at (users - 1 - i)/users of ramp-down; the latency of a request starts when it is issued.
+ */
+function closedUsers(run: Run): Promise<unknown> {
+  const { plan, now } = run;
+  const closedUser = async (user: VirtualUser): Promise<void> => {
+    const n = plan.users;
+    const rampUp = plan.ends[0];
+    const rampDown = plan.ends[2] - plan.ends[1];
+    let next = rampUp > 0 ? (rampUp * user.index) / n : user.rng.next() * plan.thinkMs * 1e6;
+    const leave = plan.ends[1] + (rampDown * (n - 1 - user.index)) / n;
+    await sleepUntil(next, now);
+    run.active += 1;
+    while (next < leave) {
+      await run.request(run.pick(user.rng), user, now());
+      next = now() + plan.thinkMs * 1e6 * (0.5 + user.rng.next());
+      if (next >= leave) break;
+      await sleepUntil(next, now);
+    }
+    run.active -= 1;
+  };
+  return Promise.all(run.users.map(closedUser));
+}
+
+/**
+ * The open model: the schedule's arrivals, each served by an idle user (the last one idle
+ * first) or queued until one is; a queued request is in flight (it may end unfinished), and
+ * its latency runs from its arrival. A loop behind schedule by over 1 ms yields to the users.
+ */
+async function openUsers(run: Run, schedule: ArrivalSchedule): Promise<void> {
+  const { plan, rec, now } = run;
+  const idle = [...run.users].reverse();
+  const waiting: Arrival[] = [];
+  const serve = async (user: VirtualUser, first: Arrival): Promise<void> => {
+    run.active += 1;
+    for (let job: Arrival | undefined = first; job; job = waiting.shift()) {
+      if (job !== first) rec.end(phaseAt(plan, job[1]), job[0]); // leaves the queue
+      await run.request(job[0], user, job[1]);
+    }
+    run.active -= 1;
+    idle.push(user);
+  };
+  const pending: Promise<void>[] = [];
+  let yielded = now();
+  for (let a = schedule.next(); a && !schedule.over; a = schedule.over ? null : schedule.next()) {
+    schedule.held = a;
+    if (a[1] > now()) {
+      await sleepUntil(a[1], now, true);
+      yielded = now();
+    } else if (now() - yielded > 1e6) {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // behind: let users run
+      yielded = now();
+    }
+    if (schedule.over) break; // abandoned while waiting
+    schedule.held = null;
+    const user = idle.pop();
+    if (user) pending.push(serve(user, a));
+    else {
+      waiting.push(a);
+      rec.start(phaseAt(plan, a[1]), a[0]); // a queued request is in flight: it may end unfinished
+    }
+  }
+  schedule.over = true;
+  await Promise.all(pending);
+}
+
+/**
+ * The open model's arrivals: a Poisson process of the maximal rate, thinned to each phase's
+ * rate (rising linearly over ramp-up, falling over ramp-down), drawn from its own generator.
+ */
+class ArrivalSchedule {
+  /** No arrival is issued any more: the last one was, or `abandon` took the rest. */
+  over = false;
+  /** The arrival the open loop is waiting to issue. */
+  held: Arrival | null = null;
+  private readonly rng: Rng;
+  /** The maximal rate, per ns. */
+  private readonly rate: number;
+  private t = 0;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly pick: (rng: Rng) => string,
+  ) {
+    this.rng = userRng(plan.seed, -1);
+    this.rate = plan.arrivalRate / 1e9;
+  }
+
+  /** The next arrival, or null past the end of the last phase. */
+  next(): Arrival | null {
+    const [rampUpEnd, steadyEnd, end] = this.plan.ends;
+    while (true) {
+      this.t += -Math.log(1 - this.rng.next()) / this.rate;
+      if (this.t >= end) return null;
+      const t = this.t;
+      const rateAt = t < rampUpEnd ? t / rampUpEnd : t < steadyEnd ? 1 : (end - t) / (end - steadyEnd);
+      if (this.rng.next() < rateAt) return [this.pick(this.rng), t];
+    }
+  }
+
+  /** Count the arrivals not issued when the drain ended as started (so unfinished, like queued ones). */
+  abandon(rec: Recorder): void {
+    if (this.held && !this.over) rec.start(phaseAt(this.plan, this.held[1]), this.held[0]);
+    for (let a = this.over ? null : this.next(); a; a = this.next()) rec.start(phaseAt(this.plan, a[1]), a[0]);
+    this.over = true;
+  }
+}
+
+/**
+ * Progress lines: one at the start, then one every progress_ms and one at each phase change
+ * (the ticker looks every TICK_MS), until stop().
+ */
+class ProgressReporter {
+  private lastPhase: Progress["phase"] = "ramp_up";
+  private lastCompleted = 0;
+  private lastT = 0;
+  private readonly ticker: ReturnType<typeof setInterval>;
+
+  constructor(
+    private readonly run: Run,
+    private readonly onProgress: (p: Progress) => void,
+  ) {
+    this.report("ramp_up");
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** A line now, as of `phase` (p95 of the drain: ramp-down's); ops_per_s since the last line. */
+  report(phase: Progress["phase"]): void {
+    const { rec, now } = this.run;
+    const t = now();
+    const rate = t > this.lastT ? ((rec.completed - this.lastCompleted) * 1e9) / (t - this.lastT) : 0;
+    this.lastCompleted = rec.completed;
+    this.lastT = t;
+    this.onProgress({
+      t_s: t / 1e9, phase, active_users: this.run.active, in_flight: rec.inFlight, completed: rec.completed,
+      failed: rec.failed, ops_per_s: rate, p95_ms: rec.p95(phase === "drain" ? "ramp_down" : phase),
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+  }
+
+  private tick(): void {
+    const { plan, now } = this.run;
+    const phase = this.run.draining ? "drain" : phaseAt(plan, now());
+    const due = plan.progressMs > 0 && now() - this.lastT >= plan.progressMs * 1e6;
+    if (phase !== this.lastPhase || due) this.report(phase);
+    this.lastPhase = phase;
+  }
+}
+
+/**
+ * Whether the users finished before drain_s after the last phase (then false). When the last
+ * phase ends, run.draining is set.
+ */
+function drain(run: Run, work: Promise<unknown>): Promise<boolean> {
+  return Promise.race([
+    work.then(() => true),
+    (async () => {
+      await sleep((run.plan.ends[2] - run.now()) / 1e6);
+      run.draining = true;
+      await sleep(run.plan.drainMs);
+      return false;
+    })(),
+  ]);
+}
+
+/** After a drain that ended with requests left: they, and arrivals never issued, count as unfinished. */
+function cancel(run: Run, schedule: ArrivalSchedule | null): number {
+  schedule?.abandon(run.rec);
+  return run.rec.abandonRunning();
+}
+
+/** The reply of load_run: totals, and per phase, per op, counts, errors and latencies. */
+function result(run: Run, prepareNs: number, wallNs: number, unfinished: number) {
+  const { plan, rec } = run;
+  const bounds = [0, ...plan.ends];
+  const phases = PHASES.map((name, i) => {
+    const ops: Record<string, ReturnType<OpStats["summary"]>> = {};
+    for (const [op, s] of rec.stats.get(name)!) ops[op] = s.summary();
+    return { name, start_s: bounds[i]! / 1e9, end_s: bounds[i + 1]! / 1e9, ops };
+  });
+  return {
+    model: plan.model,
+    users: plan.users,
+    seed: plan.seed,
+    prepare_s: prepareNs / 1e9,
+    wall_s: wallNs / 1e9,
+    completed: rec.completed,
+    failed: rec.failed,
+    unfinished,
+    phases,
+  };
 }

@@ -15,47 +15,25 @@
 // records, every refresh and logout revocations; the library scans them on each request.
 import { randomBytes } from "node:crypto";
 import {
-  CONTEXT, type TokenPair, type User, type UserManager, authConfig, modules, newDatabase, password,
+  type Account, CONTEXT, type TokenManager, type TokenPair, type UserManager, authConfig, createAccounts, modules,
+  password,
 } from "./auth";
-import type { Doc } from "./library";
-import { type LoadEnv, type LoadOp, type LoadStep, RunFixtures, type Timed, type VirtualUser } from "./load_ops";
+import { type Doc, memoryDatabase } from "./library";
+import { type LoadEnv, type LoadOp, RunFixtures, type Timed, type VirtualUser } from "./load_ops";
 import { check, verify } from "./ops";
 import { Rng } from "./rng";
 
 /** Accounts made by createUser; the others copy their records. */
 const POOL = 16;
-const HASH_PARALLEL = 4; // createUser calls in flight (libuv pool size)
 /** A token that expires within this margin is replaced before use, as a client would. */
 const EXPIRY_MARGIN_MS = 10_000;
 /** Every LOGOUT_CHECK_EVERY-th logout of a run (and the first) checks that the token stopped validating. */
 const LOGOUT_CHECK_EVERY = 10;
 const STATE = "auth.session";
 
-// The slice of TokenManager the load ops use beyond auth.ts's.
-interface IssuedPair extends TokenPair {
-  accessTokenExpiresAt?: Date;
-}
-interface Validation {
-  valid: boolean;
-  reason?: string;
-  session?: Doc;
-}
-interface Tokens {
-  generateTokenPair(user: User, context?: Doc): Promise<IssuedPair>;
-  validateAccessToken(token: string): Promise<Validation>;
-  refreshAccessToken(refreshToken: string): Promise<IssuedPair>;
-  terminateSession(sessionId: string): Promise<void>;
-}
-
-interface Account {
-  email: string;
-  password: string;
-  user: User;
-}
-
 interface Fixture {
   users: UserManager;
-  tokens: Tokens;
+  tokens: TokenManager;
   /** Account of virtual user i at index i. */
   accounts: Account[];
   logouts: number;
@@ -74,24 +52,20 @@ interface Session {
 async function build(env: LoadEnv): Promise<Fixture> {
   const mods = await modules(env.library);
   const cfg = authConfig(mods, "production");
-  const db = await newDatabase(env.library, "csbench_load_auth");
+  const db = await memoryDatabase(env.library, "csbench_load_auth");
   const users = new mods.core.UserManager(db, cfg.password);
-  const tokens = new mods.core.TokenManager(db, cfg.jwt) as unknown as Tokens;
+  const tokens = new mods.core.TokenManager(db, cfg.jwt);
   const rng = new Rng(env.seed);
   const n = Math.max(1, env.users);
   const email = (i: number) => `load${i}@example.org`;
-  const accounts: Account[] = [];
-  for (let i = 0; i < Math.min(POOL, n); i += HASH_PARALLEL) {
-    const batch = Array.from({ length: Math.min(HASH_PARALLEL, POOL - i, n - i) }, (_, j) => ({
-      email: email(i + j), password: password(rng), roles: ["user"],
-    }));
-    const made = await Promise.all(batch.map((spec) => users.createUser(spec)));
-    made.forEach((user, j) => accounts.push({ email: batch[j].email, password: batch[j].password, user }));
-  }
+  const specs = Array.from({ length: Math.min(POOL, n) }, (_, i) => ({
+    email: email(i), password: password(rng), roles: ["user"],
+  }));
+  const accounts = await createAccounts(users, specs);
   const stored = db.collection("auth_users");
   if (!stored && n > accounts.length) throw new Error("UserManager left no auth_users collection to add accounts to");
   for (let i = accounts.length; i < n; i++) {
-    const pooled = accounts[i % POOL];
+    const pooled = accounts[i % POOL]!;
     const now = new Date();
     const user = { ...pooled.user, id: randomBytes(8).toString("hex"), email: email(i), createdAt: now, updatedAt: now,
       passwordChangedAt: now };
@@ -104,7 +78,7 @@ async function build(env: LoadEnv): Promise<Fixture> {
 const fixtures = new RunFixtures(build);
 
 function accountOf(fx: Fixture, user: VirtualUser): Account {
-  return fx.accounts[user.index % fx.accounts.length];
+  return fx.accounts[user.index % fx.accounts.length]!;
 }
 
 /** The payload of a JWT (no verification: the library verified it when it issued or validated it). */
@@ -113,7 +87,7 @@ function claims(token: string): Doc {
 }
 
 /** Check an issued pair and keep it as the user's session (replacing any previous one). */
-function keep(op: string, fx: Fixture, user: VirtualUser, account: Account, pair: IssuedPair | null, old?: Session) {
+function keep(op: string, fx: Fixture, user: VirtualUser, account: Account, pair: TokenPair | null, old?: Session) {
   const input = { user: user.index, account: account.user.id };
   const access = typeof pair?.accessToken === "string" ? pair.accessToken : "";
   const refresh = typeof pair?.refreshToken === "string" ? pair.refreshToken : "";
@@ -149,13 +123,7 @@ async function session(op: string, fx: Fixture, user: VirtualUser): Promise<Sess
 }
 
 function op(run: (fx: Fixture, user: VirtualUser, timed: Timed) => Promise<void>): LoadOp {
-  return {
-    requires: ["database", "auth"],
-    async prepare(env: LoadEnv): Promise<LoadStep> {
-      const { fixture, release } = await fixtures.acquire(env);
-      return { run: (user, timed) => run(fixture, user, timed), close: release };
-    },
-  };
+  return fixtures.op(["database", "auth"], run);
 }
 
 /** login: getUserByEmail + verifyPassword + generateTokenPair (the pair an app issues), one request. */

@@ -6,30 +6,12 @@
 // documents of its group (findBy on the dataset's index on `group` if it has one, else
 // find({group})). The first request for a document computes it, later ones hit the cache until
 // the entry expires, so the mix of cold and cached requests is the application's.
+import { type Context, definition, newEngine } from "./computed";
 import type { Dataset } from "./dataset";
-import { CACHE, ENGINE, sourcePath } from "./computed";
-import type { CsCollection, CsDatabase, Doc } from "./library";
 import type { LoadEnv, LoadOp, LoadStep, Timed, VirtualUser } from "./load_ops";
 import { check } from "./ops";
 
 const ATTRIBUTE = "group_peers";
-
-interface Context {
-  target: Doc;
-  targetId: string;
-  targetType: "document";
-  database: CsDatabase;
-  currentCollection: CsCollection;
-  timestamp: number;
-  nodeId: string;
-}
-
-interface Engine {
-  initialize(): Promise<void>;
-  setCache(cache: unknown): void;
-  registerAttribute(def: Doc): Promise<void>;
-  computeAttribute(id: string, ctx: Context): Promise<unknown>;
-}
 
 interface Peers {
   uid: number;
@@ -49,22 +31,6 @@ function groupPeers(ds: Dataset) {
   };
 }
 
-function definition(ds: Dataset): Doc {
-  return {
-    id: ATTRIBUTE,
-    name: ATTRIBUTE,
-    description: "documents sharing this document's group",
-    targetType: "document",
-    computeFunction: groupPeers(ds),
-    dependencies: [{ type: "collection", source: ds.handle, invalidateOnChange: true }],
-    caching: { enabled: true, ttl: 300, invalidateOn: [{ type: "collection_change", source: ds.handle }] },
-    security: { allowExternalRequests: false, timeout: 30_000, maxMemoryUsage: 64 * 1024 * 1024 },
-    createdBy: "csbench",
-    createdAt: new Date(),
-    isActive: true,
-  };
-}
-
 /**
  * compute: ComputedAttributeEngine.computeAttribute of group_peers for a random document of
  * the dataset (cached after its first computation). Checked: the value is that document's
@@ -77,14 +43,9 @@ export const computedLoadOps: Record<string, LoadOp> = {
     async prepare(env: LoadEnv): Promise<LoadStep> {
       const ds = env.dataset;
       if (!ds.db) throw new Error(`compute needs a CSDatabase; dataset "${ds.handle}" has none`);
-      const { ComputedAttributeEngine } = await import(sourcePath(env.library, ENGINE));
-      const { ComputedAttributeCache } = await import(sourcePath(env.library, CACHE));
-      const engine = new ComputedAttributeEngine() as Engine;
-      await engine.initialize();
-      const cache = new ComputedAttributeCache() as { initialize(): Promise<void>; shutdown(): Promise<void> };
-      await cache.initialize();
-      engine.setCache(cache);
-      await engine.registerAttribute(definition(ds));
+      const { engine, cache } = await newEngine(env.library);
+      const description = "documents sharing this document's group";
+      await engine.registerAttribute(definition(ATTRIBUTE, description, "document", ds.handle, groupPeers(ds)));
       const db = ds.db;
       return {
         async run(user: VirtualUser, timed: Timed) {

@@ -4,31 +4,21 @@
 // removed, `update` writes only `score` (no index, no range key) and only documents of the
 // user's own share when there are enough of them, inserts copy existing ages, so a range
 // query returns at least what the dataset held at the start, all inside the range.
-import type { Dataset } from "./dataset";
-import type { Doc, Id } from "./library";
-import type { LoadEnv, LoadOp, LoadStep, VirtualUser } from "./load_ops";
+import { type Doc, isId } from "./library";
+import type { LoadEnv, LoadOp, LoadStep } from "./load_ops";
 import { check, verify } from "./ops";
 
 const RANGE_KEY = "age";
 const RANGE_WIDTH = 5;
 
-function isId(v: unknown): v is Id {
-  return typeof v === "number" || typeof v === "string";
-}
-
 function loadOp(prepare: (env: LoadEnv) => LoadStep): LoadOp {
   return { requires: ["database"], prepare: async (env) => prepare(env) };
-}
-
-function randomDoc(ds: Dataset, user: VirtualUser): { uid: number; id: Id } {
-  const uid = user.rng.pick(ds.model.uids);
-  return { uid, id: ds.model.ids.get(uid)! };
 }
 
 /** findById of a random document of the dataset. */
 const find = loadOp(({ dataset: ds }) => ({
   async run(user, timed) {
-    const { uid, id } = randomDoc(ds, user);
+    const { uid, id } = ds.randomDoc(user.rng);
     const doc = await timed(() => ds.collection.findById(id));
     check(doc?.uid === uid, "find", { uid, id }, { uid }, { uid: doc?.uid ?? null });
   },
@@ -58,7 +48,7 @@ const update = loadOp(({ dataset: ds, users }) => {
   return {
     async run(user, timed) {
       const owned = Math.ceil((uids.length - (user.index % uids.length)) / users);
-      const uid = uids[(user.index % uids.length) + (exclusive ? users * user.rng.int(owned) : 0)];
+      const uid = uids[(user.index % uids.length) + (exclusive ? users * user.rng.int(owned) : 0)]!;
       const id = ds.model.ids.get(uid)!;
       const score = Math.round(user.rng.next() * 1e6) / 100;
       await timed(() => ds.collection.updateWithId(id, { score }));
@@ -74,8 +64,8 @@ const update = loadOp(({ dataset: ds, users }) => {
 /** find with {age: {$gte, $lt}} over RANGE_WIDTH years. */
 const rangeQuery = loadOp(({ dataset: ds }) => {
   const ages = ds.model.values(RANGE_KEY) as number[];
-  const lo = ages[0];
-  const span = ages[ages.length - 1] - lo + 1;
+  const lo = ages[0]!;
+  const span = ages[ages.length - 1]! - lo + 1;
   const atStart = new Map<number, number>();
   for (let from = lo; from <= lo + span; from++) atStart.set(from, ds.model.countRange(RANGE_KEY, from, from + RANGE_WIDTH));
   return {

@@ -6,12 +6,8 @@
 // Prepare uploads POOL public files that downloads read. A user keeps its latest upload only:
 // after each upload its previous file is deleted, untimed, so the directory holds at most
 // POOL + users files.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DIR_PREFIX, type Manager, type Payload, fileUpload, managerConfig, managerPath, payload, sweepStaleDirs }
-  from "./files";
-import { type LoadEnv, type LoadOp, type LoadStep, RunFixtures, type Timed, type VirtualUser } from "./load_ops";
+import { type Manager, type Payload, checkUploaded, fileUpload, openStorage, payload, removeStorageDir } from "./files";
+import { type LoadEnv, type LoadOp, RunFixtures, type Timed, type VirtualUser } from "./load_ops";
 import { check, verify } from "./ops";
 
 /** Bytes per file: the plan's 100 KB payload tier. */
@@ -22,25 +18,15 @@ const OWNER = "csbench";
 const STATE = "files.upload";
 
 interface Fixture {
-  manager: Manager & { shutdown(): Promise<void> };
+  manager: Manager;
   dir: string;
   payload: Payload;
   pool: string[];
 }
 
-const liveDirs = new Set<string>();
-process.on("exit", () => {
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-});
-
 async function build(env: LoadEnv): Promise<Fixture> {
-  const { FileStorageManager } = await import(managerPath(env.library));
-  sweepStaleDirs();
-  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
-  liveDirs.add(dir);
+  const { manager, dir } = await openStorage(env.library);
   try {
-    const manager = new FileStorageManager(managerConfig(dir)) as Fixture["manager"];
-    await manager.initialize();
     const p = payload(SIZE);
     const pool: string[] = [];
     for (let i = 0; i < POOL; i++) {
@@ -50,8 +36,7 @@ async function build(env: LoadEnv): Promise<Fixture> {
     }
     return { manager, dir, payload: p, pool };
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    liveDirs.delete(dir);
+    removeStorageDir(dir);
     throw err;
   }
 }
@@ -60,21 +45,14 @@ async function release(fx: Fixture): Promise<void> {
   try {
     await fx.manager.shutdown();
   } finally {
-    rmSync(fx.dir, { recursive: true, force: true });
-    liveDirs.delete(fx.dir);
+    removeStorageDir(fx.dir);
   }
 }
 
 const fixtures = new RunFixtures(build, release);
 
 function op(run: (fx: Fixture, user: VirtualUser, timed: Timed) => Promise<void>): LoadOp {
-  return {
-    requires: ["files"],
-    async prepare(env: LoadEnv): Promise<LoadStep> {
-      const { fixture, release: close } = await fixtures.acquire(env);
-      return { run: (user, timed) => run(fixture, user, timed), close };
-    },
-  };
+  return fixtures.op(["files"], run);
 }
 
 const userId = (user: VirtualUser) => `user-${user.index}`;
@@ -87,9 +65,7 @@ const upload = op(async (fx, user, timed) => {
   const owner = userId(user);
   const file = fileUpload(SIZE, fx.payload);
   const meta = await timed(() => fx.manager.upload(file, { access: "private" }, owner));
-  check(typeof meta?.id === "string" && meta.size === SIZE && meta.checksum === fx.payload.sha256, "upload",
-    { user: user.index, size: SIZE }, { id: "assigned", size: SIZE, checksum: fx.payload.sha256 },
-    meta ? { id: meta.id, size: meta.size, checksum: meta.checksum } : null);
+  checkUploaded("upload", { user: user.index, size: SIZE }, meta, SIZE, fx.payload);
   const previous = user.state.get(STATE) as { fx: Fixture; id: string } | undefined;
   user.state.set(STATE, { fx, id: meta.id });
   if (previous?.fx === fx) {

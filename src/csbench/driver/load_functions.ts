@@ -5,8 +5,8 @@
 // registered (transpiled) at prepare. The sandbox gives functions a mock database (every
 // query returns nothing at these commits), so a stored function cannot query the data:
 // the scalar one, which computes from its parameters, is the realistic call.
+import { definition, executionContext, kinds, newEngine } from "./functions";
 import type { Doc } from "./library";
-import { LIMITS, definition, kinds, newEngine } from "./functions";
 import type { LoadEnv, LoadOp, LoadStep, Timed, VirtualUser } from "./load_ops";
 import { check } from "./ops";
 
@@ -36,22 +36,17 @@ export const functionsLoadOps: Record<string, LoadOp> = {
       return {
         async run(user: VirtualUser, timed: Timed) {
           const userId = `user-${user.index}`;
-          const params = { a: user.rng.int(100_000), b: user.rng.int(100_000), c: user.rng.int(1_000) };
-          const ctx = {
-            currentUser: {
-              id: userId, email: `${userId}@csbench.invalid`, roles: ["bench"], permissions: [], attributes: {},
-            },
-            database: db, requestId: `${userId}-call`, timestamp: new Date(), limits: LIMITS,
-          };
+          const params = scalar.params(user.rng);
+          const ctx = executionContext(db, userId, `${userId}@csbench.invalid`, `${userId}-call`);
           const before = audited.get(userId) ?? 0;
           const result = await timed(() => engine.executeFunction(FUNCTION, params, ctx));
-          const expected = { value: scalar.expected(null as never, params), audited: 1 };
+          const expected = { value: scalar.expected(params), audited: 1 };
           const actual = { value: scalar.summary(result?.data), audited: (audited.get(userId) ?? 0) - before };
           check(JSON.stringify(actual) === JSON.stringify(expected), "call_function", { user: user.index, params },
             expected, actual);
         },
         async close() {
-          await (engine as { dispose?(): Promise<void> }).dispose?.();
+          await engine.dispose?.();
         },
       };
     },

@@ -95,6 +95,17 @@ export class RunFixtures<T> {
       },
     };
   }
+
+  /** A load op whose requests `run` on this fixture: acquired at prepare, released at close. */
+  op(requires: LoadOp["requires"], run: (fixture: T, user: VirtualUser, timed: Timed) => Promise<void>): LoadOp {
+    return {
+      requires,
+      prepare: async (env: LoadEnv): Promise<LoadStep> => {
+        const { fixture, release } = await this.acquire(env);
+        return { run: (user, timed) => run(fixture, user, timed), close: release };
+      },
+    };
+  }
 }
 
 const registry = new Map<string, LoadOp>();

@@ -16,16 +16,14 @@
 // each have their own browser here: the run has TABS synchronizers (one browser's tabs) that
 // all users broadcast through. ClientSubscriptionManager, which wraps it, is not usable with
 // two tabs: a tab re-broadcasts every cache_update it receives, so two tabs echo forever.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Dataset } from "./dataset";
-import type { Doc, Library } from "./library";
-import { type LoadEnv, type LoadOp, type LoadStep, RunFixtures, type Timed, type VirtualUser } from "./load_ops";
+import { type Doc, type Library, hasSource, importSource } from "./library";
+import { type LoadEnv, type LoadOp, RunFixtures, type Timed, type VirtualUser } from "./load_ops";
 import { check, verify } from "./ops";
-import { type Connection, DELIVERY_PREFIX, type Engine, type Subscription, connection, newEngine, user as owner }
+import { type Connection, DELIVERY_PREFIX, type Engine, checkSubscribed, connection, newEngine, user as owner }
   from "./realtime";
 
-const CROSS_TAB_FILE = "src/subscriptions/sync/CrossTabSynchronizer.ts";
+const CROSS_TAB_FILE = "subscriptions/sync/CrossTabSynchronizer.ts";
 /** Tabs of the cross-tab fixture: one broadcasts, the others must receive. */
 const TABS = 2;
 /** A publish or broadcast whose deliveries have not all arrived by then fails its check (so no user hangs). */
@@ -33,8 +31,7 @@ const DELIVERY_TIMEOUT_MS = 60_000;
 
 /** Capabilities of this module: realtime_cross_tab = CrossTabSynchronizer and a BroadcastChannel to run it on. */
 export function detect(library: Library): Record<string, boolean> {
-  const file = join(library.layout.packageDir, CROSS_TAB_FILE);
-  return { realtime_cross_tab: existsSync(file) && typeof BroadcastChannel === "function" };
+  return { realtime_cross_tab: hasSource(library, CROSS_TAB_FILE) && typeof BroadcastChannel === "function" };
 }
 
 /** The deliveries of one publish in flight. */
@@ -46,10 +43,8 @@ interface Pending {
   wake: (() => void) | null;
 }
 
-type Stoppable = Engine & { stop(): Promise<void> };
-
 interface EngineFixture {
-  engine: Stoppable;
+  engine: Engine;
   dataset: Dataset;
   query: Doc;
   owners: Doc[];
@@ -69,7 +64,7 @@ interface EngineFixture {
 
 async function buildEngine(env: LoadEnv): Promise<EngineFixture> {
   const users = Math.max(1, env.users);
-  const engine = (await newEngine(env.library, users)) as Stoppable;
+  const engine = await newEngine(env.library, users);
   const fx: EngineFixture = {
     engine, dataset: env.dataset, query: { collection: env.dataset.handle }, owners: [], connections: [],
     known: new Map(), subscriptions: [], pending: new Map(), strays: 0, straysReported: 0, changes: 0, restore() {},
@@ -123,25 +118,11 @@ async function releaseEngine(fx: EngineFixture): Promise<void> {
 const engines = new RunFixtures(buildEngine, releaseEngine);
 
 function engineOp(run: (fx: EngineFixture, user: VirtualUser, timed: Timed) => Promise<void>): LoadOp {
-  return {
-    requires: ["realtime"],
-    async prepare(env: LoadEnv): Promise<LoadStep> {
-      const { fixture, release } = await engines.acquire(env);
-      return { run: (user, timed) => run(fixture, user, timed), close: release };
-    },
-  };
+  return engines.op(["realtime"], run);
 }
 
 function slot(fx: EngineFixture, user: VirtualUser): number {
   return user.index % fx.connections.length;
-}
-
-function checkSubscribed(op: string, fx: EngineFixture, i: number, sub: Subscription, stored: unknown) {
-  const conn = fx.connections[i];
-  const actual = { registered: stored !== undefined && stored === sub, status: sub?.status ?? null,
-    onConnection: conn.subscriptions.has(String(sub?.id)) };
-  check(actual.registered && actual.status === "active" && actual.onConnection, op, { user: i, query: fx.query },
-    { registered: true, status: "active", onConnection: true }, actual);
 }
 
 /** subscribe: SubscriptionEngine.subscribe on the user's connection; its previous subscription ends untimed first. */
@@ -153,9 +134,10 @@ const subscribe = engineOp(async (fx, user, timed) => {
       fx.engine.unsubscribe(old));
     fx.subscriptions[i] = null;
   }
-  const sub = await timed(() => fx.engine.subscribe(fx.owners[i], fx.query, fx.connections[i]));
+  const sub = await timed(() => fx.engine.subscribe(fx.owners[i]!, fx.query, fx.connections[i]!));
   fx.subscriptions[i] = sub?.id ?? null;
-  checkSubscribed("subscribe", fx, i, sub, await fx.engine.getSubscription(String(sub?.id)));
+  checkSubscribed("subscribe", { user: i, query: fx.query }, fx.connections[i]!, sub,
+    await fx.engine.getSubscription(String(sub?.id)));
 });
 
 /** unsubscribe: SubscriptionEngine.unsubscribe of the user's subscription (one without subscribes untimed first). */
@@ -164,14 +146,14 @@ const unsubscribe = engineOp(async (fx, user, timed) => {
   let id = fx.subscriptions[i];
   if (!id) {
     const sub = await verify("unsubscribe", { user: i }, "subscribe (first)", () =>
-      fx.engine.subscribe(fx.owners[i], fx.query, fx.connections[i]));
+      fx.engine.subscribe(fx.owners[i]!, fx.query, fx.connections[i]!));
     id = sub.id;
   }
   const ended = id;
   await timed(() => fx.engine.unsubscribe(ended));
   fx.subscriptions[i] = null;
   const stored = await fx.engine.getSubscription(ended);
-  const actual = { registered: stored !== undefined, onConnection: fx.connections[i].subscriptions.has(ended) };
+  const actual = { registered: stored !== undefined, onConnection: fx.connections[i]!.subscriptions.has(ended) };
   check(!actual.registered && !actual.onConnection, "unsubscribe", { user: i, subscription: ended },
     { registered: false, onConnection: false }, actual);
 });
@@ -236,6 +218,9 @@ interface Synchronizer {
   getCachedData(collection: string, documentId?: string): unknown;
   destroy(): void;
 }
+interface SynchronizerModule {
+  CrossTabSynchronizer: new () => Synchronizer;
+}
 
 /** Tabs reached by one broadcast in flight. */
 interface Broadcast {
@@ -252,10 +237,10 @@ interface TabsFixture {
 }
 
 async function buildTabs(env: LoadEnv): Promise<TabsFixture> {
-  const { CrossTabSynchronizer } = await import(join(env.library.layout.packageDir, CROSS_TAB_FILE));
+  const { CrossTabSynchronizer } = await importSource<SynchronizerModule>(env.library, CROSS_TAB_FILE);
   const fx: TabsFixture = { tabs: [], dataset: env.dataset, inFlight: new Map(), revisions: 0 };
   for (let k = 0; k < TABS; k++) {
-    const tab = new CrossTabSynchronizer() as Synchronizer;
+    const tab = new CrossTabSynchronizer();
     tab.registerTab(`csbench-tab-${k}`, "csbench");
     tab.onUpdate((update) => {
       const b = fx.inFlight.get((update?.data as Doc | undefined)?.rev as number);
@@ -276,40 +261,31 @@ const tabFixtures = new RunFixtures(buildTabs, (fx) => {
  * cross_tab_sync: CrossTabSynchronizer.broadcastUpdate of a document update from the user's
  * tab, timed until every other tab of the fixture received it (its data_update event).
  */
-const crossTabSync: LoadOp = {
-  requires: ["realtime", "realtime_cross_tab"],
-  async prepare(env: LoadEnv): Promise<LoadStep> {
-    const { fixture: fx, release } = await tabFixtures.acquire(env);
-    return {
-      close: release,
-      async run(user: VirtualUser, timed: Timed) {
-        const ds = fx.dataset;
-        const from = user.index % TABS;
-        const uid = user.rng.pick(ds.model.uids);
-        const documentId = String(ds.model.ids.get(uid));
-        const rev = ++fx.revisions;
-        const update = { type: "update", collection: ds.handle, documentId, data: { ...ds.model.docs.get(uid), rev },
-          timestamp: Date.now() };
-        const b: Broadcast = { tabs: new Set(), wake: null };
-        fx.inFlight.set(rev, b);
-        try {
-          await timed(async () => {
-            fx.tabs[from].broadcastUpdate(update);
-            await settled(b, () => b.tabs.size >= TABS - 1);
-          });
-        } finally {
-          fx.inFlight.delete(rev);
-        }
-        const others = fx.tabs.map((_, k) => k).filter((k) => k !== from);
-        const cached = others.filter((k) => fx.tabs[k].getCachedData(ds.handle, documentId) !== undefined).length;
-        const actual = { reached: [...b.tabs].sort(), cachedBy: cached };
-        const expected = { reached: others, cachedBy: others.length };
-        check(JSON.stringify(actual) === JSON.stringify(expected), "cross_tab_sync",
-          { user: user.index, fromTab: from, documentId, rev }, expected, actual);
-      },
-    };
-  },
-};
+const crossTabSync = tabFixtures.op(["realtime", "realtime_cross_tab"], async (fx, user, timed) => {
+  const ds = fx.dataset;
+  const from = user.index % TABS;
+  const uid = user.rng.pick(ds.model.uids);
+  const documentId = String(ds.model.ids.get(uid));
+  const rev = ++fx.revisions;
+  const update = { type: "update", collection: ds.handle, documentId, data: { ...ds.model.docs.get(uid), rev },
+    timestamp: Date.now() };
+  const b: Broadcast = { tabs: new Set(), wake: null };
+  fx.inFlight.set(rev, b);
+  try {
+    await timed(async () => {
+      fx.tabs[from]!.broadcastUpdate(update);
+      await settled(b, () => b.tabs.size >= TABS - 1);
+    });
+  } finally {
+    fx.inFlight.delete(rev);
+  }
+  const others = fx.tabs.map((_, k) => k).filter((k) => k !== from);
+  const cached = others.filter((k) => fx.tabs[k]!.getCachedData(ds.handle, documentId) !== undefined).length;
+  const actual = { reached: [...b.tabs].sort(), cachedBy: cached };
+  const expected = { reached: others, cachedBy: others.length };
+  check(JSON.stringify(actual) === JSON.stringify(expected), "cross_tab_sync",
+    { user: user.index, fromTab: from, documentId, rev }, expected, actual);
+});
 
 export const realtimeLoadOps: Record<string, LoadOp> = {
   subscribe,

@@ -26,15 +26,15 @@ function ring(kib: number): Ring {
     const rng = new Rng(kib);
     for (let i = n - 1; i > 0; i--) {
       const j = rng.int(i + 1);
-      const t = order[i];
-      order[i] = order[j];
+      const t = order[i]!;
+      order[i] = order[j]!;
       order[j] = t;
     }
     const next = new Int32Array(n);
-    for (let i = 0; i < n; i++) next[order[i]] = order[(i + 1) % n];
+    for (let i = 0; i < n; i++) next[order[i]!] = order[(i + 1) % n]!;
     const start = order.indexOf(0);
     const fromZero = new Int32Array(n);
-    for (let i = 0; i < n; i++) fromZero[i] = order[(start + i) % n];
+    for (let i = 0; i < n; i++) fromZero[i] = order[(start + i) % n]!;
     built = { next, order: fromZero };
     rings.set(kib, built);
   }
@@ -43,7 +43,7 @@ function ring(kib: number): Ring {
 
 function walk(next: Int32Array, hops: number): number {
   let p = 0;
-  for (let k = 0; k < hops; k++) p = next[p];
+  for (let k = 0; k < hops; k++) p = next[p]!;
   return p;
 }
 
@@ -57,7 +57,7 @@ const pointerChase: OpSpec = {
     const { next, order } = ring(paramInt(params, "kib", 1024));
     const hops = paramInt(params, "hops", 10_000);
     const end = await clock.time(() => walk(next, hops));
-    const expected = order[hops % order.length];
+    const expected = order[hops % order.length]!;
     check(end === expected, "pointer_chase", { hops }, { end: expected }, { end });
   },
 };

@@ -45,7 +45,7 @@ function targetArg(argv: string[]): string {
     process.stderr.write("usage: bun main.ts --target ROOT\n");
     process.exit(2);
   }
-  return argv[i + 1];
+  return argv[i + 1]!;
 }
 
 function exit(code: number): never {

@@ -1,8 +1,8 @@
 // The op registry (one adapter module per area adds its ops) and the `run` batch loop.
 import { clock } from "./clock";
-import type { Dataset } from "./dataset";
+import { type Dataset, datasetArg } from "./dataset";
 import { Histogram, SUB_BITS } from "./histogram";
-import type { Capabilities, Library } from "./library";
+import { type Capabilities, type Library, requireCapabilities } from "./library";
 import { type Args, DriverError, argInt, argNumberOrNull, argString, usage } from "./protocol";
 import { Rng } from "./rng";
 
@@ -114,16 +114,8 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
   const op = argString(args, "op");
   const spec = registry.get(op);
   if (!spec) throw usage(`unknown op "${op}"`);
-  const missing = spec.requires.filter((c) => !library.caps[c]);
-  if (missing.length) {
-    throw new DriverError("unsupported", `${op} needs ${missing.join(", ")}, absent at this commit (${library.layout.era})`);
-  }
-  let dataset: Dataset | null = null;
-  if (spec.needsDataset) {
-    const handle = argString(args, "dataset");
-    dataset = datasets.get(handle) ?? null;
-    if (!dataset) throw usage(`dataset "${handle}" is not loaded`);
-  }
+  requireCapabilities(library, op, spec.requires);
+  const dataset = spec.needsDataset ? datasetArg(datasets, args) : null;
   const count = argInt(args, "count", 1);
   const minCount = argInt(args, "min_count", 1);
   const budgetMs = argNumberOrNull(args, "budget_ms");

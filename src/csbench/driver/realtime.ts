@@ -17,11 +17,9 @@
 //   Given an object that discards entries.
 // - config: {query, filtering, notifications, connections}; the values of the commit's own
 //   SubscriptionEngine.test.ts, with the connection limits raised to fit the fixture.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { clock } from "./clock";
-import type { Doc, Library } from "./library";
-import { type Adapter, type OpContext, type OpSpec, check, paramInt, verify } from "./ops";
+import { type CsDatabase, type Doc, type Library, hasSource, importSource, memoryDatabase } from "./library";
+import { type Adapter, type OpContext, type OpSpec, cached, check, paramInt, verify } from "./ops";
 
 const ENGINE_FILE = "subscriptions/core/SubscriptionEngine.ts";
 const COLLECTION = "bench";
@@ -45,23 +43,24 @@ export interface Subscription {
   connection: Connection;
 }
 
+// The slice of SubscriptionEngine the realtime ops and the realtime load ops (load_realtime.ts) use.
 export interface Engine {
   start(): Promise<void>;
+  stop(): Promise<void>;
   subscribe(user: Doc, query: Doc, connection: Connection): Promise<Subscription>;
   unsubscribe(id: string): Promise<void>;
   getSubscription(id: string): Promise<Subscription | undefined>;
   publishChange(change: Doc): Promise<void>;
   on(event: string, listener: (event: Doc) => void): unknown;
 }
+interface EngineModule {
+  SubscriptionEngine: new (db: CsDatabase, authz: object, audit: object, config: Doc) => Engine;
+}
 
 /** One call of the stub's console.log: when, and the message it was given. */
 interface Delivery {
   ns: number;
   message: Doc | undefined;
-}
-
-function enginePath(library: Library): string {
-  return join(library.layout.packageDir, "src", ENGINE_FILE);
 }
 
 const allowAll = {
@@ -103,12 +102,19 @@ export function connection(id: string, owner: Doc): Connection {
 }
 
 export async function newEngine(library: Library, maxSubscriptions: number): Promise<Engine> {
-  const { SubscriptionEngine } = await import(enginePath(library));
-  const db = new library.lib.CSDatabase!(":memory:", "csbench_realtime");
-  await db.connect();
-  const engine = new SubscriptionEngine(db, allowAll, discardAudit, engineConfig(maxSubscriptions)) as Engine;
+  const { SubscriptionEngine } = await importSource<EngineModule>(library, ENGINE_FILE);
+  const db = await memoryDatabase(library, "csbench_realtime");
+  const engine = new SubscriptionEngine(db, allowAll, discardAudit, engineConfig(maxSubscriptions));
   await engine.start();
   return engine;
+}
+
+/** Check a subscribe: `sub` is the subscription getSubscription returns (`stored`), active, on `conn`. */
+export function checkSubscribed(op: string, input: unknown, conn: Connection, sub: Subscription, stored: unknown) {
+  const actual = { id: sub?.id ?? null, registered: stored !== undefined && stored === sub,
+    status: sub?.status ?? null, onConnection: conn.subscriptions.has(String(sub?.id)) };
+  check(actual.registered && actual.status === "active" && actual.onConnection, op, input,
+    { registered: true, status: "active", onConnection: true }, actual);
 }
 
 /** An engine with `subscribers` matching and as many non-matching subscribers, one user and connection each. */
@@ -119,12 +125,10 @@ interface PublishFixture {
   notified: number | null;
 }
 
-const publishFixtures = new Map<string, PublishFixture>();
+const publishFixtures = new Map<string, Promise<PublishFixture>>();
 
-async function publishFixture(op: string, library: Library, subscribers: number): Promise<PublishFixture> {
-  const key = JSON.stringify({ subscribers });
-  let fx = publishFixtures.get(key);
-  if (!fx) {
+function publishFixture(op: string, library: Library, subscribers: number): Promise<PublishFixture> {
+  return cached(publishFixtures, { subscribers }, async () => {
     const engine = await newEngine(library, 2 * subscribers);
     const matching = new Set<string>();
     for (let i = 0; i < 2 * subscribers; i++) {
@@ -139,9 +143,8 @@ async function publishFixture(op: string, library: Library, subscribers: number)
     engine.on("change_published", (event) => {
       fixture.notified = event.notifiedSubscriptions as number;
     });
-    publishFixtures.set(key, (fx = fixture));
-  }
-  return fx;
+    return fixture;
+  });
 }
 
 /** Time one publishChange of a fresh change to COLLECTION, check its deliveries; returns them and the start. */
@@ -205,10 +208,7 @@ const rtSubscribe = op({
     const input = { user: owner.id, query };
     const id = String(sub?.id);
     const stored = await verify("rt_subscribe", input, "getSubscription", () => engine.getSubscription(id));
-    const actual = { id: sub?.id ?? null, registered: stored !== undefined && stored === sub,
-      status: sub?.status ?? null, onConnection: conn.subscriptions.has(id) };
-    check(actual.registered && actual.status === "active" && actual.onConnection, "rt_subscribe", input,
-      { registered: true, status: "active", onConnection: true }, actual);
+    checkSubscribed("rt_subscribe", input, conn, sub, stored);
     await verify("rt_subscribe", { id }, "unsubscribe (restore)", () => engine.unsubscribe(id));
   },
 });
@@ -230,6 +230,6 @@ export const realtimeAdapter: Adapter = {
   area: "realtime",
   ops: { rt_subscribe: rtSubscribe, rt_publish: rtPublish, rt_delivery: rtDelivery },
   detect(library: Library) {
-    return { realtime: existsSync(enginePath(library)) };
+    return { realtime: hasSource(library, ENGINE_FILE) };
   },
 };

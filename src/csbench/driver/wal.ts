@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clock } from "./clock";
-import type { Doc, Id, Library } from "./library";
+import { type Doc, type Id, type Library, hasSource, importSource } from "./library";
 import { type Adapter, cached, check, type OpContext, type OpSpec, paramInt, verify } from "./ops";
 
-/** WALCollection by layout era: core-2025 first, then the flat 2025 file. */
-const WAL_FILES = ["src/core/wal/WALCollection.ts", "src/WALCollection.ts"];
+/** WALCollection by layout era (under the tree's src/): core-2025 first, then the flat 2025 file. */
+const WAL_FILES = ["core/wal/WALCollection.ts", "WALCollection.ts"];
 const TXN_DOCS = 1_000; // documents of the wal_txn_commit collection (written before any transaction)
 const NAME = "walbench";
 
@@ -34,15 +34,11 @@ process.on("exit", () => {
 });
 
 function walFile(library: Library): string | null {
-  for (const rel of WAL_FILES) {
-    const path = join(library.layout.packageDir, rel);
-    if (existsSync(path)) return path;
-  }
-  return null;
+  return WAL_FILES.find((rel) => hasSource(library, rel)) ?? null;
 }
 
 async function walClass(library: Library): Promise<WALCollectionClass> {
-  return (await import(walFile(library)!)).WALCollection as WALCollectionClass;
+  return (await importSource<{ WALCollection: WALCollectionClass }>(library, walFile(library)!)).WALCollection;
 }
 
 const walPath = (dir: string) => join(dir, `${NAME}.wal`);
@@ -81,7 +77,7 @@ const txnCommit = op({
       for (let uid = 0; uid < TXN_DOCS; uid++) {
         const saved = await col.create({ uid, score: 0 });
         ids.push(saved![col.id] as Id);
-        scores.set(ids[uid], 0);
+        scores.set(ids[uid]!, 0);
       }
       return { col, ids, scores };
     });

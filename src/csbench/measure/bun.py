@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,9 @@ from csbench.measure.paths import tools_dir
 
 BUN_VERSION = "1.4.5"
 NPM_COLLECTION_STORE = "collection-store@3.0.0-beta.23"
+# The driver's type check (`make lint`): TypeScript, the types of this Bun, and the Node types
+# of the Node version this Bun reports (process.version v26.3.0).
+TYPE_CHECK_PACKAGES = ("typescript@7.0.2", "@types/bun@1.4.5", "@types/node@26.3.0")
 
 
 class BunNotFound(RuntimeError):
@@ -55,19 +59,29 @@ def npm_install(*specs: str) -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise BunNotFound("npm is needed to install Bun and the npm Collection Store")
-    subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), *specs],
-        check=True,
-    )
+    options = ["--no-audit", "--no-fund", "--save-exact", "--prefix", str(prefix)]
+    subprocess.run([npm, "install", *options, *specs], check=True)
+
+
+def _npm_installed(spec: str) -> bool:
+    """Whether the tools prefix holds package ``name@version`` at that version."""
+    name, _, version = spec.rpartition("@")
+    manifest = tools_dir() / "node_modules" / name / "package.json"
+    try:
+        return json.loads(manifest.read_text()).get("version") == version
+    except (OSError, ValueError):
+        return False
 
 
 def ensure_tools() -> Path:
-    """Install the pinned Bun and the npm Collection Store if missing; return Bun's path."""
+    """Install the pinned Bun, the npm Collection Store and the driver's type-check packages if
+    missing; return Bun's path."""
     missing = []
     if not _local_bun().is_file() or bun_version(_local_bun()) != BUN_VERSION:
         missing.append(f"bun@{BUN_VERSION}")
     if not npm_collection_store().is_dir():
         missing.append(NPM_COLLECTION_STORE)
+    missing += [spec for spec in TYPE_CHECK_PACKAGES if not _npm_installed(spec)]
     if missing:
         npm_install(*missing)
     return find_bun()
