@@ -8,8 +8,8 @@ cached authorization check, under two configs of the commit's src/auth/config/de
 - ``test`` = TEST_AUTH_CONFIG: bcrypt 4 rounds, passwords of 4+ characters, HS256, access
   tokens 60 s, refresh tokens 300 s; session ttl 300 s.
 
-Each fixture holds USERS users made by UserManager.createUser (one bcrypt hash each, about
-0.15-0.3 s at production rounds). ``authorize_cached`` takes no auth config
+Each fixture holds USERS users made by UserManager.createUser (one bcrypt hash each: at
+production rounds, the bulk of a fixture's cost). ``authorize_cached`` takes no auth config
 (AuthorizationEngine has its own), so its two series measure the same call.
 """
 
@@ -34,8 +34,9 @@ DRIVER_OPS = {
 OPS = list(DRIVER_OPS)
 SETTINGS = ["production", "test"]
 USERS = 20
-# A login at production rounds takes ~0.3 s, longer than any batch budget: its latency
-# batches hold this many logins (6 batches: ~9 s), so a percentile is not one sample.
+# A login at production rounds (one bcrypt verify) can take longer than a whole batch
+# budget, so a budget-bound batch would hold a single login: its latency batches hold at
+# least this many, so that a percentile is not one sample.
 MIN_COUNT = {("login", "production"): 5}
 
 

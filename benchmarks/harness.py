@@ -48,8 +48,9 @@ class ClockAgreement:
     """Self-check of the measurement model inside one process: the busy-clock figure that
     core.Core.time_op reports (a batch's mean op time) against the median of the same
     ops' latency histogram, for find_by_id at 10,000 documents. Tracked as
-    |median of batch means / median of batch p50s - 1| in percent; the pipe round trip
-    (harness.Floor.track_roundtrip, ~60-130 µs) would make it hundreds of percent.
+    |median of batch means / median of batch p50s - 1| in percent. Both leave the pipe
+    round trip (harness.Floor.track_roundtrip) out: it is many times the op's own time
+    and would swamp the comparison.
     """
 
     timeout = 300

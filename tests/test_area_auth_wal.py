@@ -21,7 +21,8 @@ AUTH_OPS = [
     "auth_session_validate",
     "auth_authorize_cached",
 ]
-# Ops per batch: a login at production settings costs ~0.3 s of bcrypt.
+# Ops per batch: a login at production settings runs bcrypt at 12 rounds, by far the
+# slowest op, so its batches stay small.
 COUNTS = {("auth_login", "production"): 2}
 USERS = 4  # per fixture: each is one bcrypt hash at the settings' rounds
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 MACHINE = "csbench-e2e"
 BENCH = [r"core\.Core\.time_op\('find_by_id', 'small-1000'\)", r"harness\.Floor\.time_noop"]
-FACTOR = 3.0  # uncalibrated A/A on this machine reaches 1.7x (test_e2e_regression.py)
+FACTOR = 3.0  # uncalibrated: wider than A/A between processes (test_e2e_regression.FACTOR)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 Paired (`csbench ci --paired`, csbench.guard.paired): a findBy made 10 % slower is flagged in
 every trial, with about its injected size, and neither A/A nor the control benchmark ever
 is. Through asv (`csbench ci` alone, calibrated on the original package): a 10 % change
-is buried in the noise between asv's separate processes (README, "Noise and detection
-power"), so that test holds the machinery to a 4x slowdown it must always catch.
+is buried in the noise between asv's separate processes (docs/figures.md, "Noise and
+detection power"), so that test holds the machinery to a 4x slowdown it must always catch.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from test_e2e_ci import MACHINE, csbench
 pytestmark = pytest.mark.e2e
 
 TRIALS = 2
-# A/A pairs of this benchmark differ by up to about 1.6x here; a factor from 2 or 3
-# calibration pairs often sits below that (one false alarm in 4 runs each), from 6 it did not
-# in 4 of 4 runs.
+# A factor calibrated from 2 or 3 pairs can sit below this benchmark's A/A spread and raise
+# false alarms; 6 calibration runs keep A/A quiet (docs/figures.md, "Calibration runs of the
+# end-to-end power test").
 CALIBRATION_RUNS = "6"
 SLOWED = "core.Core.time_op('find_by_indexed', 'small-10000')"
 

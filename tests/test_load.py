@@ -160,8 +160,9 @@ def test_open_model_counts_latency_from_the_intended_start(
     """One user serving arrivals at 5x its measured capacity: the queue wait is latency, so
     the median is far above that of arrivals at 0.2x capacity (coordinated omission would
     report the same service time for both). 5x, as the open model serves its queue without
-    the closed model's pause between requests (about twice as fast); the median, as a host
-    that stalls the driver for a time slice can put the under-loaded run's p95 there."""
+    the closed model's pause between requests, faster than the capacity measured; the
+    median, as a host that stalls the driver for a time slice can put the under-loaded
+    run's p95 there."""
     ops = [{"op": "insert", "weight": 100}]
     phases = {"ramp_up": 0, "steady": 1, "ramp_down": 0}
     capacity = serial_capacity(tmp_path, npm_target, "insert")

@@ -6,7 +6,7 @@
 // access and 7 day refresh tokens, refresh rotation, revocation, 5 concurrent sessions per user).
 //
 // Accounts: one per virtual user. Only POOL of them are made by UserManager.createUser (one
-// bcrypt hash each, ≈ 0.3 s at 12 rounds); account i is the stored record of pool account
+// bcrypt hash each, slow at 12 rounds); account i is the stored record of pool account
 // i % POOL (same password, hence the same hash) under its own id and email, inserted into
 // UserManager's collection. Not users sharing POOL accounts: TokenManager ends an account's
 // oldest sessions beyond maxConcurrentSessions, so 1,000 users on 32 accounts would revoke

@@ -137,7 +137,8 @@ def pair_noise(pairs: list[Pair]) -> dict[str, float]:
 def default_factor(factors: dict[str, float]) -> float:
     """The factor of a benchmark the calibration did not measure: the 90th percentile
     (nearest rank) of the measured ones, at least DEFAULT_FACTOR. Not the largest: one
-    bistable benchmark (2,471x between twins) would switch the guard off for the rest."""
+    bistable benchmark, whose twins land in different states (the authentication load
+    scenario's p95, docs/figures.md), would switch the guard off for the rest."""
     ranked = sorted(factors.values())
     if not ranked:
         return DEFAULT_FACTOR

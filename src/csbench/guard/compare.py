@@ -1,7 +1,7 @@
 """Compare two commits' asv results benchmark by benchmark, each with its own threshold.
 
 asv's ``continuous`` and ``compare`` take one ``--factor`` for every benchmark; on a noisy
-2-core machine a factor loose enough for the noisiest series hides real changes in the
+machine, a factor loose enough for the noisiest series hides real changes in the
 quiet ones. Here each benchmark (name with params, as asv prints it) gets the factor that
 ``csbench calibrate`` measured for it (csbench.guard.calibrate), and asv's own statistics decide
 whether two results differ at all (``asv_says_lower``).

@@ -1,11 +1,12 @@
 """Paired A/B: the core ops of two built trees, measured side by side in time.
 
-On this shared 2-core VM a Bun process's op time flips between two levels about 1.8x
-apart, in stretches of several batches, in CPU time as much as in wall time, following
-the memory latency that the host's other tenants leave us (`csbench machine`); asv's
-separate processes for BASE and HEAD meet different stretches, so identical code differs
-by up to 1.5x there. Here a *pair* is two drivers alive at once, one per tree, pinned to
-the same CPU (where they flip together); after a warm-up, each round runs one batch on
+Where other tenants share the host's last-level cache, a Bun process's op time shifts
+between levels in stretches of several batches, in CPU time as much as in wall time,
+following the memory latency they leave (`csbench machine` shows it); asv's separate
+processes for BASE and HEAD meet different stretches, so identical code differs between
+them by more than the changes worth catching (docs/figures.md, "Noise and detection
+power"). Here a *pair* is two drivers alive at once, one per tree, pinned to the same CPU
+(where they shift together); after a warm-up, each round runs one batch on
 each, back to back (A B, then B A), and a pair's ratio is the median over rounds of
 head / base batch CPU time per op (or busy time). A case's ratio is the median over
 several pairs of fresh processes, alternately started head first.
@@ -116,8 +117,9 @@ def each_side(order: list[str], action: Callable[[str], T]) -> dict[str, T]:
 def pinned_cpu() -> int:
     """The CPU both drivers of a pair run on: the last one this process may use.
 
-    On this 2-core VM a process's op time flips between two levels (about 1.8x apart) in
-    stretches; drivers on different CPUs flip independently, on one CPU together."""
+    A process's op time shifts between levels in stretches; drivers on different CPUs shift
+    independently, on one CPU together, so adjacent batches of a pair meet the same
+    conditions (docs/figures.md, "Op time in stretches")."""
     return max(os.sched_getaffinity(0))
 
 

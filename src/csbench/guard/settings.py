@@ -8,8 +8,9 @@ from dataclasses import dataclass
 PAIRS = 8
 ROUNDS = 12
 # Before the measured rounds each side runs this much busy time (at least WARMUP_ROUNDS,
-# at most MAX_WARMUP_ROUNDS rounds): a fresh driver's op time falls for about half a
-# second while Bun's JIT tiers up (e.g. find_by_indexed: about 800 µs to 220 µs).
+# at most MAX_WARMUP_ROUNDS rounds): a fresh driver's op time falls while Bun's JIT tiers
+# up, and the rounds must compare warm code with warm code (the fall this covers, as
+# measured: docs/figures.md, "Warm-up of a fresh driver").
 WARMUP_S = 0.6
 WARMUP_ROUNDS = 2
 MAX_WARMUP_ROUNDS = 60

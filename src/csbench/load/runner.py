@@ -40,18 +40,13 @@ PROGRESS_MS = 1000
 
 # The memory a load needs at least (memory_estimate), so that a load larger than the machine
 # is refused before it starts instead of ending in an out-of-memory kill. Deliberately low
-# (60-70 % of the least that was measured) so that no load that fits is refused: the
-# figures are the driver's peak RSS from
+# (60-70 % of the least that was measured) so that no load that fits is refused. Measured
+# as the driver's peak RSS with
 #   csbench load S --scenarios DIR --users N --duration D --json     (report.peak_rss_bytes)
-# with closed-model scenarios S of one op each (think time 1 to 600 s), N from 1 to 300,000
+# over closed-model scenarios S of one op each (think time 1 to 600 s), N from 1 to 300,000
 # users and 1 to 100,000 documents per tier, on the npm Collection Store (core ops) and with
-# --commit 2307c8d (subscribe). Measured (Bun 1.4.5): 57-61 MiB with 1 document and 1 user;
-# per document (100,000 vs 1) small 1.66 KiB, medium 3.44 KiB, large 19.8 KiB (0ca4db3 the
-# same); per user 1.5 KiB (idle users, 100,000 vs 1), 1.7 KiB (find every 5 s), 2.0 KiB
-# (300,000 idle); the realtime engine's connection and subscription per user, 3.5 KiB more
-# after prepare (100,000 users). Other fixtures are not counted: a fixed amount (files' 32
-# pool files) or too little to tell from the heap's slack (auth's accounts: about 1 KiB per
-# user at 10,000 users; 30,000 accounts take longer to prepare than the driver's timeout).
+# --commit 2307c8d (subscribe). Fixtures of a fixed size, or too small to tell from the
+# heap's slack, are not counted. The measured figures: docs/figures.md, "Memory of a load".
 KIB = 1024
 GIB = 1024 * MIB
 BASE_RSS = 40 * MIB  # Bun, the driver and Collection Store before any data

@@ -3,7 +3,8 @@
 The self-check of the measurement model, read from stored results: for one op and dataset
 (find_by_id at 10,000 documents), ``core.Core.time_op`` (a batch's mean op time on the
 busy clock; asv's median over batches) against ``core.CoreLatency.track_p50`` (the median
-of the driver's per-op histogram). Both leave the pipe out, which would add 60-130 µs.
+of the driver's per-op histogram). Both leave the pipe round trip out
+(``harness.Floor.track_roundtrip``), which is many times the op's own time.
 asv takes them in separate processes, minutes apart; ``harness.ClockAgreement`` makes the
 same comparison inside one process and is shown beside them.
 """

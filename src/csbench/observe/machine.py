@@ -4,11 +4,12 @@ One driver runs, in turn, a batch of a core op (find_by_id at 10,000 documents b
 default) and pointer chases over a small working set (L2-resident) and a large one (the
 size of a Collection Store dataset, beyond L2): each hop of a chase is one dependent load,
 so its time is the memory latency at that size. Where nothing else uses the cache, both
-chases should be steady; on this shared VM the large chase's latency swings 3-4.5x within
-a minute (p95 / p5) and the op's batch times follow it (Spearman rank correlation about
-+0.6), presumably as other tenants of the host take the last-level cache. Separate
-processes then meet different stretches, which bounds how closely two figures taken at
-different times can agree (asv's processes, time_ against track_).
+chases should be steady; where other tenants of the host take the last-level cache, the
+large chase's latency swings within a minute (its p95 / p5) and the op's batch times
+follow it (the Spearman rank correlation of the report). Separate processes then meet
+different stretches, which bounds how closely two figures taken at different times can
+agree (asv's processes, time_ against track_). What one shared VM showed:
+docs/figures.md, "Noise and detection power".
 """
 
 from __future__ import annotations
