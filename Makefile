@@ -8,7 +8,7 @@ REPO_ARG := $(if $(REPO),--repo $(REPO))
 RANGE  ?= master^!
 MACHINE_ARG := $(if $(MACHINE),--machine $(MACHINE))
 
-.PHONY: setup test lint bench publish clean
+.PHONY: setup test test-fast lint bench publish clean
 
 $(BIN)/csbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,14 @@ lint: $(BIN)/csbench
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Everything (what CI runs): unit, integration (Bun on the npm Collection Store; the configured
+# repository's commits when CSBENCH_REPO is set) and end to end (asv).
 test: setup lint
 	$(BIN)/python -m pytest -ra
+
+# Unit tests and integration tests on the npm Collection Store: no asv, no repository.
+test-fast: setup lint
+	$(BIN)/python -m pytest -ra -m "not e2e and not repo"
 
 # asv run exits 2 when a benchmark failed (recorded in results/, shown on the site): publish anyway.
 bench: setup
