@@ -9,7 +9,7 @@ RANGE  ?= master^!
 MACHINE_ARG := $(if $(MACHINE),--machine $(MACHINE))
 TOOLS  := $(or $(CSBENCH_TOOLS),.tools)
 
-.PHONY: setup test lint bench publish clean
+.PHONY: setup test test-fast lint bench publish clean
 
 $(BIN)/csbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,14 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(TOOLS)/node_modules/.bin/tsc --noEmit -p src/csbench/driver --typeRoots $(TOOLS)/node_modules/@types
 
+# Everything (what CI runs): unit, integration (Bun on the npm Collection Store; the configured
+# repository's commits when CSBENCH_REPO is set) and end to end (asv).
 test: setup lint
 	$(BIN)/python -m pytest -ra
+
+# Unit tests and integration tests on the npm Collection Store: no asv, no repository.
+test-fast: setup lint
+	$(BIN)/python -m pytest -ra -m "not e2e and not repo"
 
 # asv run exits 2 when a benchmark failed (recorded in results/, shown on the site): publish anyway.
 bench: setup

@@ -1,16 +1,62 @@
 """Shared fixtures: the pinned Bun and the npm-published Collection Store, installed by the
-test set-up itself; a configured 2025 checkout when there is one."""
+test set-up itself; a configured 2025 checkout when there is one. The whole session writes
+inside one temporary directory (its HOME with asv's machine file, csbench's work directory
+and cache), and a test that starts Bun or asv is marked for the tiers of `make test-fast`
+and `make test`."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from csbench.commits.config import configured_repo
+from csbench.measure import procs
 from csbench.measure.bridge import Driver
 from csbench.measure.bun import ensure_tools, npm_collection_store
+
+_SESSION: dict[str, Path] = {}
+# Fixtures that start Bun (or need what it runs): their tests are integration tests.
+BUN_FIXTURES = {"bun", "npm_target", "repo_checkout", "driver"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point HOME (asv's ~/.asv-machine.json), csbench's work directory (asv environments,
+    derived configs, the lock) and its cache (datasets, built checkouts) at a temporary
+    directory; package managers keep their real download caches, and the user's
+    configuration is still read."""
+    home = Path.home()
+    root = procs.mkdtemp("tests")
+    _SESSION["root"] = root
+    keep = {
+        "XDG_CONFIG_HOME": os.environ.get("XDG_CONFIG_HOME") or str(home / ".config"),
+        "BUN_INSTALL_CACHE_DIR": os.environ.get("BUN_INSTALL_CACHE_DIR")
+        or str(home / ".bun" / "install" / "cache"),
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR") or str(home / ".cache" / "pip"),
+        "NPM_CONFIG_CACHE": os.environ.get("NPM_CONFIG_CACHE") or str(home / ".npm"),
+    }
+    os.environ.update(keep)
+    for name, sub in (("HOME", "home"), ("CSBENCH_WORK", "work"), ("CSBENCH_CACHE", "cache")):
+        (root / sub).mkdir()
+        os.environ[name] = str(root / sub)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "root" in _SESSION:
+        shutil.rmtree(_SESSION["root"], ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a Bun fixture is an integration test, unless it is end to end; one
+    that uses the configured repository's checkouts is also a ``repo`` test."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if BUN_FIXTURES & used and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.integration)
+        if "repo_checkout" in used:
+            item.add_marker(pytest.mark.repo)
 
 
 @pytest.fixture(scope="session")

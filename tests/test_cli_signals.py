@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from scenario_files import write_scenario
+from helpers import write_scenario
 
 pytestmark = pytest.mark.integration
 

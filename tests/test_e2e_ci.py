@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from test_e2e_regression import SLOW_ANCHOR, SLOW_FILE, SLOWDOWN
+from helpers import MACHINE, SLOW_ANCHOR, SLOW_FILE, SLOWDOWN, csbench
 
 from csbench.guard.power import commit_all, package_repo
+from csbench.measure.paths import work_dir
 
 pytestmark = pytest.mark.e2e
 
-MACHINE = "csbench-e2e"
 BENCH = [r"core\.Core\.time_op\('find_by_id', 'small-1000'\)", r"harness\.Floor\.time_noop"]
 FACTOR = 3.0  # uncalibrated: wider than A/A between processes (test_e2e_regression.FACTOR)
 
@@ -39,13 +39,6 @@ def commits(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> tuple
     (repo / "package.json").write_text("{ this is not JSON")
     made["unbuildable"] = commit_all(repo, "a package.json bun cannot read")
     return repo, made
-
-
-def csbench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CSBENCH_CACHE=str(tmp_path / "cache"))
-    return subprocess.run(
-        [sys.executable, "-m", "csbench.cli", *args], capture_output=True, text=True, env=env
-    )
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +194,7 @@ def test_asv_run_and_continuous_write_scratch_results_not_the_history(
         "--machine", MACHINE, "--bench", BENCH[1],
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    scratch = root / ".asv" / "scratch-results"
+    scratch = work_dir() / "scratch-results"
     assert f"results go to {scratch}" in out.stderr
     assert list((scratch / MACHINE).glob(f"{made['original'][:8]}-*.json"))
     assert not (root / "results" / MACHINE).exists()

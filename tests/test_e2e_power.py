@@ -14,7 +14,7 @@ import statistics
 from pathlib import Path
 
 import pytest
-from test_e2e_ci import MACHINE, csbench
+from helpers import MACHINE, csbench
 
 pytestmark = pytest.mark.e2e
 

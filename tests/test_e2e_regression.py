@@ -7,17 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import MACHINE, SLOW_ANCHOR, SLOW_FILE, SLOWDOWN
 
 from csbench.commits import asvconf
 from csbench.guard.power import commit_all, package_repo
 
 pytestmark = pytest.mark.e2e
 
-SLOW_FILE = Path("src/async/collection.ts")
-SLOW_ANCHOR = "async findById(id: ValueType): Promise<T | undefined> {"
-# The injected regression: findById busy-waits 50 µs before doing its real work, many
-# times its own cost at 1,000 documents.
-SLOWDOWN = "\n    { const until = performance.now() + 0.05; while (performance.now() < until) {} }"
 # Identical code in two Bun processes differs by more than asv's default factor allows on
 # a noisy host (docs/figures.md, "Cost and figures"); a factor of 3 keeps A/A quiet while
 # the far larger injected slowdown must still be caught. `csbench calibrate` will replace it.
@@ -50,7 +46,7 @@ def test_continuous_flags_only_the_slowedcommit_all(three_commits, tmp_path: Pat
         env_dir=str(work / "env"),
         html_dir=str(work / "html"),
     )
-    machine = asvconf.ensure_machine("csbench-e2e")
+    machine = asvconf.ensure_machine(MACHINE)
     bench = [arg for b in BENCH for arg in ("--bench", b)]
     hashfile = tmp_path / "commits.txt"
     hashfile.write_text(f"{original}\n{same}\n{slow}\n")

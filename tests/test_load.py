@@ -11,17 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scenario_files import write_scenario
+from helpers import scenario
 
 from csbench.load.runner import LoadReport, run_scenario
-from csbench.load.scenarios import Scenario, load_scenarios
 from csbench.load.search import max_users_within_slo
 from csbench.measure.bridge import Unsupported
-
-
-def scenario(tmp_path: Path, **fields: Any) -> Scenario:
-    """One scenario written to a real YAML file and loaded through the validator."""
-    return load_scenarios(write_scenario(tmp_path, **fields))[0]
 
 
 def steady_count(report: LoadReport) -> int:

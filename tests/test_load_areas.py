@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_load import scenario
+from helpers import scenario
 
 from csbench.load.runner import run_scenario
 from csbench.load.scenarios import KNOWN_OPS

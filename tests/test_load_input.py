@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 import pytest
 import yaml
-from scenario_files import TINY, write_scenario
+from helpers import TINY, write_scenario
 
 from csbench.load import runner as load
 from csbench.load.scenarios import Scenario, load_scenarios

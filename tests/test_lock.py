@@ -4,13 +4,14 @@ exits."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from csbench.cli.lock import lock_file
 
 HOLD = (
     "import sys, time\n"
@@ -63,4 +64,4 @@ def test_wait_waits_for_the_holder_then_runs(holder, tmp_path: Path) -> None:
 def test_light_commands_take_no_lock(holder) -> None:
     out = subprocess.run(csbench("targets", "--format", "json"), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert os.path.exists(Path(__file__).parents[1] / ".asv" / "csbench.lock")
+    assert lock_file().exists()

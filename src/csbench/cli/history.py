@@ -16,7 +16,7 @@ from csbench.commits import asvconf, git
 from csbench.commits.config import configured_repo
 from csbench.measure import procs
 from csbench.measure.errors import UsageError
-from csbench.measure.paths import project_root
+from csbench.measure.paths import project_root, work_dir
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ def _cmd_asv(args: argparse.Namespace) -> int:
         git.check_repo(repo)
     overrides: dict[str, str] = {}
     if rest[0] in ("run", "continuous", "dev"):  # the committed history changes via csbench run
-        results = Path(args.results or project_root() / ".asv" / "scratch-results").resolve()
+        results = Path(args.results or work_dir() / "scratch-results").resolve()
         overrides["results_dir"] = str(results)
         if not args.results:
             print(f"csbench asv: results go to {results} (--results DIR to choose)",
@@ -88,7 +88,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
     conf = asvconf.load_conf()
     results = Path(args.results) if args.results else project_root() / conf["results_dir"]
-    html_dir = Path(args.html) if args.html else project_root() / conf["html_dir"]
+    html_dir = Path(args.html) if args.html else work_dir() / "html"
     with procs.temp_dir("publish") as scratch:
         if stored.bad_files(results):  # asv would read them too: publish the others
             view = Path(scratch) / "results"
@@ -177,7 +177,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     pub = sub.add_parser("publish", help="asv publish, offline assets, and the targets page")
     pub.add_argument("--repo", help="repository (else $CSBENCH_REPO, config, or upstream)")
     pub.add_argument("--results", help="asv results directory (default: results/)")
-    pub.add_argument("--html", help="site directory (default: asv.conf.json's html_dir)")
+    pub.add_argument("--html", help="site directory (default: .asv/html)")
     pub.add_argument("--branch", action="append", help="branches to show (default: the config's)")
     pub.add_argument(
         "--check",

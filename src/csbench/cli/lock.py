@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from csbench.measure.errors import UsageError
-from csbench.measure.paths import project_root
+from csbench.measure.paths import work_dir
 
 
 class Busy(UsageError):
@@ -23,7 +23,7 @@ class Busy(UsageError):
 
 
 def lock_file() -> Path:
-    return project_root() / ".asv" / "csbench.lock"
+    return work_dir() / "csbench.lock"
 
 
 def _holder(fd: int) -> str:

@@ -19,7 +19,7 @@ from asv import util
 
 from csbench.commits import hardware
 from csbench.measure import atomic, procs
-from csbench.measure.paths import project_root
+from csbench.measure.paths import project_root, work_dir
 
 PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
 PROMPTING = ("machine", "quickstart", "rm")  # asv commands that may ask on the terminal
@@ -32,9 +32,12 @@ def load_conf(path: Path | None = None) -> dict[str, Any]:
 
 
 def derived_config(repo: str | None = None, name: str = "run", **overrides: Any) -> Path:
-    """Write ``.asv/<name>.conf.json``: asv.conf.json with ``repo`` and ``overrides`` applied."""
-    root = project_root()
+    """Write ``WORK/<name>.conf.json`` (csbench.measure.paths.work_dir): asv.conf.json with
+    ``repo`` and ``overrides`` applied, its ``.asv/`` paths under the work directory."""
+    root, work = project_root(), work_dir()
     conf = load_conf()
+    for key in ("env_dir", "html_dir"):  # asv.conf.json's ".asv/env", ".asv/html"
+        conf[key] = str(work / Path(conf[key]).relative_to(".asv"))
     if repo:
         local = Path(repo).expanduser()
         conf["repo"] = str(local.resolve()) if local.exists() else repo
@@ -43,8 +46,7 @@ def derived_config(repo: str | None = None, name: str = "run", **overrides: Any)
         conf[key] = str((root / conf[key]).resolve())
     for key in ("build_command", "install_command", "uninstall_command"):
         conf[key] = [cmd.replace("{conf_dir}", str(root)) for cmd in conf[key]]
-    out = root / ".asv" / f"{name}.conf.json"
-    return atomic.write_json(out, conf, indent=2)
+    return atomic.write_json(work / f"{name}.conf.json", conf, indent=2)
 
 
 def git_env(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -14,6 +14,13 @@ def project_root() -> Path:
     return PACKAGE_DIR.parents[1]
 
 
+def work_dir() -> Path:
+    """csbench's and asv's working files: asv's environments and site, derived configs,
+    scratch results, the checkout lock ($CSBENCH_WORK overrides ``.asv/``; the tests point
+    it at a temporary directory)."""
+    return Path(os.environ.get("CSBENCH_WORK") or project_root() / ".asv")
+
+
 def tools_dir() -> Path:
     """Project-local npm prefix holding the pinned Bun and the npm Collection Store."""
     return Path(os.environ.get("CSBENCH_TOOLS") or project_root() / ".tools")
