@@ -13,6 +13,7 @@ import pytest
 from csbench.commits.twin import make_twin
 from csbench.guard import calibrate
 from csbench.guard.compare import Change, asv_says_lower, classify, commit_results, compare
+from csbench.observe import calibration
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 NAME = "core.Core.time_op('find_by_id', 'small-1000')"
@@ -89,14 +90,14 @@ def test_thresholds_from_aa_runs(tmp_path: Path) -> None:
     assert t.factors[NAME] == pytest.approx(1.15)  # ci: 1 + 1.5 x 10 %
     assert t.history_factors[NAME] == pytest.approx(1.3)  # history: 1 + 1.5 x 20 %
     assert t.values == {NAME: [1.0, 1.1, 1.2, 1.14, 1.1, 1.1]}  # kept for diagnosis
-    assert t.factor("quiet") == t.default_factor == calibrate.DEFAULT_FACTOR
+    assert t.factor("quiet") == t.default_factor == calibration.DEFAULT_FACTOR
     quiet = calibrate.thresholds("m", "c0ffee", pairs[:2])
     assert quiet.factors["quiet"] == pytest.approx(1.05)  # never below 5 %
     key = r"^core\.Core\.time_op$"
     assert quiet.regressions_thresholds() == {key: pytest.approx(0.3), r"^quiet$": 0.05}
-    path = calibrate.save(quiet, calibrate.thresholds_file("m", tmp_path))
-    assert calibrate.load("m", tmp_path) == quiet and path.name == "m.json"
-    assert calibrate.load("unknown", tmp_path) is None
+    path = calibration.save(quiet, calibration.thresholds_file("m", tmp_path))
+    assert calibration.load("m", tmp_path) == quiet and path.name == "m.json"
+    assert calibration.load("unknown", tmp_path) is None
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -104,7 +105,7 @@ def test_thresholds_files_without_pair_noise_still_load(tmp_path: Path) -> None:
     old = {"machine": "m", "commit": "c", "runs": 3, "created": "t", "noise": {NAME: 0.1},
            "factors": {NAME: 1.15}, "default_factor": 2.0}  # fmt: skip
     (tmp_path / "m.json").write_text(json.dumps(old))
-    loaded = calibrate.load("m", tmp_path)
+    loaded = calibration.load("m", tmp_path)
     assert loaded is not None and loaded.factor(NAME) == 1.15
     assert loaded.regressions_thresholds() == {r"^core\.Core\.time_op$": 0.15}
 
@@ -131,8 +132,8 @@ def test_a_malformed_thresholds_file_names_file_and_key(
 ) -> None:
     path = tmp_path / "m.json"
     path.write_text(text)
-    with pytest.raises(calibrate.ThresholdsFileError) as info:
-        calibrate.read(path)
+    with pytest.raises(calibration.ThresholdsFileError) as info:
+        calibration.read(path)
     assert str(info.value).startswith(f"{path}: ") and says in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -147,23 +148,23 @@ def test_merge_replaces_only_the_benchmarks_measured_again() -> None:
     assert merged.factors["other"] == old.factors["other"]
     assert merged.factors[NAME] == pytest.approx(1.75)
     assert merged.values[NAME] == [1.0, 1.5] * 6
-    assert merged.default_factor == calibrate.default_factor(merged.factors)
+    assert merged.default_factor == calibration.default_factor(merged.factors)
     with pytest.raises(ValueError, match="commit"):
         calibrate.merge(old, calibrate.thresholds("m", "beef", six))
 
 
 def test_default_factor_is_the_90th_percentile_at_least_2() -> None:
-    assert calibrate.default_factor({}) == calibrate.DEFAULT_FACTOR
-    assert calibrate.default_factor({"a": 1.1, "b": 1.3}) == calibrate.DEFAULT_FACTOR
+    assert calibration.default_factor({}) == calibration.DEFAULT_FACTOR
+    assert calibration.default_factor({"a": 1.1, "b": 1.3}) == calibration.DEFAULT_FACTOR
     factors = {f"b{i}": 1.0 + i for i in range(1, 20)} | {"bistable": 3708.0}  # 20 factors
-    assert calibrate.default_factor(factors) == 19.0  # the 18th of 20, not the outlier
+    assert calibration.default_factor(factors) == 19.0  # the 18th of 20, not the outlier
 
 
 def test_render_families_counts_runs_and_families(tmp_path: Path) -> None:
     three = [({NAME: v(1.0), "auth.A.track_x": v(2.0)}, {NAME: v(1.1), "auth.A.track_x": v(2.2)})]
     old = calibrate.thresholds("m", "c0ffee", three * 3)
     merged = calibrate.merge(old, calibrate.thresholds("m", "c0ffee", [({NAME: v(1.0)},) * 2] * 6))
-    text = calibrate.render_families(merged, tmp_path / "m.json")
+    text = calibration.render_families(merged, tmp_path / "m.json")
     assert "1 x 3 runs, 1 x 6 runs" in text
     assert [line.split()[0] for line in text.splitlines()[2:]] == ["auth", "core"]
     core = text.splitlines()[3].split()
@@ -194,7 +195,7 @@ def test_twin_has_the_same_tree_under_another_hash(tmp_path: Path) -> None:
 
 def test_thresholds_by_family() -> None:
     factors = {NAME: 1.05, "core.Core.time_op('persist', 'small-1000')": 1.25, "auth.A.t": 1.5}
-    families = calibrate.by_family(factors)
+    families = calibration.by_family(factors)
     assert list(families) == ["auth", "core"]
     assert families["core"] == pytest.approx((0.05, 0.15, 0.25))
     assert families["auth"] == pytest.approx((0.5, 0.5, 0.5))

@@ -226,6 +226,7 @@ def discover(root: Path) -> dict[str, dict[str, Any]]:
     return {b["name"]: b for b in json.loads(out_file.read_text())}
 
 
+@pytest.mark.integration  # asv's benchmark runner in a subprocess
 def test_asv_discovers_the_suite_beside_a_malformed_scenario_file(tmp_path: Path) -> None:
     """A file without a readable name stands as its stem; a file with a repeated key keeps
     its scenario's name: the params of every valid file are the same as before."""
@@ -246,6 +247,7 @@ def test_asv_discovers_the_suite_beside_a_malformed_scenario_file(tmp_path: Path
     assert "'database'" in found["load.LoadScenario.track_p95"]["params"][0]
 
 
+@pytest.mark.integration  # asv's benchmark runner in a subprocess
 def test_asv_fails_only_the_benchmarks_of_a_bad_file(tmp_path: Path) -> None:
     """asv_runner's own setup_cache and run: the bad file's scenario fails naming the file
     and key, a load larger than the machine's memory fails with the figure (no driver is

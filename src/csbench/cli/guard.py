@@ -16,22 +16,23 @@ from csbench.cli.common import Handler, checked_repo, log
 from csbench.commits import asvconf, git, hardware
 from csbench.guard import settings as paired
 from csbench.measure import atomic, procs
+from csbench.observe import calibration
 
 
 def _cmd_ci(args: argparse.Namespace) -> int:
-    from csbench.guard import calibrate, ci
+    from csbench.guard import ci
     from csbench.measure.bun import ensure_tools
 
     repo = checked_repo(args.repo)
     base, head = git.resolve(repo, args.base), git.resolve(repo, args.head)
-    given = calibrate.read(Path(args.thresholds)) if args.thresholds else None
+    given = calibration.read(Path(args.thresholds)) if args.thresholds else None
     machine = asvconf.ensure_machine(args.machine)
-    thresholds = given if args.thresholds else calibrate.load(machine)
+    thresholds = given if args.thresholds else calibration.load(machine)
     ensure_tools()
     if thresholds is None:
         log(
             f"csbench ci: {machine} is not calibrated (csbench calibrate): factor "
-            f"{calibrate.DEFAULT_FACTOR} for every benchmark"
+            f"{calibration.DEFAULT_FACTOR} for every benchmark"
         )
     with procs.temp_dir("ci") as work:
         result = ci.ci(
@@ -92,13 +93,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         log(f"csbench calibrate: {exc}")
         return 3
     thresholds.hardware = hardware.this_host()
-    path = Path(args.output) if args.output else calibrate.thresholds_file(machine)
+    path = Path(args.output) if args.output else calibration.thresholds_file(machine)
     try:  # a finished calibration (up to an hour of runs) is always written somewhere
         merging = args.merge and path.is_file()
-        saved = calibrate.merge(calibrate.read(path), thresholds) if merging else thresholds
-        calibrate.save(saved, path)
-    except (ValueError, OSError, calibrate.ThresholdsFileError) as exc:
-        aside = calibrate.save_aside(thresholds, path)
+        saved = calibrate.merge(calibration.read(path), thresholds) if merging else thresholds
+        calibration.save(saved, path)
+    except (ValueError, OSError, calibration.ThresholdsFileError) as exc:
+        aside = calibration.save_aside(thresholds, path)
         why = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         log(f"csbench calibrate: {why}; this calibration is in {aside}")
         return 2
@@ -113,20 +114,19 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     header = ("pair noise (ci factor)", "run-to-run noise (history factor)", "the noisiest")
     print(tables.render(header, rows, align=("right", "right", "left")))
-    print(calibrate.render_families(thresholds, path))
+    print(calibration.render_families(thresholds, path))
     return 0
 
 
 def _cmd_thresholds(args: argparse.Namespace) -> int:
-    from csbench.guard import calibrate
 
     machine = args.machine or hardware.default_name(hardware.this_host())
-    path = calibrate.thresholds_file(machine)
-    thresholds = calibrate.load(machine)
+    path = calibration.thresholds_file(machine)
+    thresholds = calibration.load(machine)
     if thresholds is None:
         log(f"csbench thresholds: {path} does not exist (csbench calibrate --machine {machine})")
         return 2
-    print(calibrate.render_families(thresholds, path))
+    print(calibration.render_families(thresholds, path))
     return 0
 
 

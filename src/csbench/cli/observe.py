@@ -50,7 +50,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         return 2
     verdicts = [tg.evaluate(t, results) for t in targets]
     if args.against:
-        from csbench.guard import calibrate
+        from csbench.observe import calibration
 
         try:
             other = tg.load_commit_results(
@@ -59,7 +59,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         except tg.ResultsNotFound as exc:
             print(f"csbench targets: {args.against}: {exc}", file=sys.stderr)
             return 2
-        cal = calibrate.load(results.machine)
+        cal = calibration.load(results.machine)
         others = [tg.evaluate(t, other) for t in targets]
         limits = {n: f - 1.0 for n, f in cal.history_factors.items()} if cal else None
         noise = cal.noise if cal else None

@@ -25,7 +25,7 @@ from csbench.guard import calibrate, compare, paired
 from csbench.measure import procs
 from csbench.measure.build import BuildError
 from csbench.measure.errors import UsageError
-from csbench.observe import tables
+from csbench.observe import calibration, tables
 from csbench.observe import targets as tg
 
 OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
@@ -121,7 +121,7 @@ def ci(
     head_rev: str,
     machine: str,
     bench: list[str],
-    thresholds: calibrate.Thresholds | None,
+    thresholds: calibration.Thresholds | None,
     work: Path,
     log: Callable[[str], None] = print,
     builds: Path | None = None,
@@ -162,7 +162,7 @@ def ci(
         compare.commit_results(results, machine, base),
         compare.commit_results(results, machine, head),
         thresholds.factors if thresholds else {},
-        thresholds.default_factor if thresholds else calibrate.DEFAULT_FACTOR,
+        thresholds.default_factor if thresholds else calibration.DEFAULT_FACTOR,
     )
     result.units.update(_units(results))
     try:
@@ -243,7 +243,7 @@ def calibrate_machine(
     bench: list[str],
     log: Callable[[str], None] = print,
     allow_empty: bool = False,
-) -> calibrate.Thresholds | None:
+) -> calibration.Thresholds | None:
     """``runs`` A/A asv runs of ``rev`` and its twin (csbench.commits.twin), interleaved as in
     ``ci``, into throwaway directories, turned into thresholds; None when ``allow_empty``
     and ``bench`` selects no benchmark."""

@@ -17,7 +17,7 @@ from typing import Any
 from asv.commands import compare as asv_compare
 
 from csbench.observe import results as stored
-from csbench.observe.results import Sample
+from csbench.observe.results import Sample, benchmark_of
 
 
 def asv_says_lower(x: float, y: float, x_ss: Any, y_ss: Any, factor: float) -> bool:
@@ -59,11 +59,6 @@ def commit_results(results_dir: Path, machine: str, commit: str) -> dict[str, Sa
     """Every result of ``commit`` (full hash) on ``machine``, keyed by asv's display name
     (a bad result file is named in a warning line and skipped: csbench.observe.results)."""
     return stored.commit_samples(results_dir, machine, commit)
-
-
-def benchmark_of(name: str) -> str:
-    """The benchmark part of a display name (without the params)."""
-    return name.split("(", 1)[0]
 
 
 def classify(name: str, base: Sample | None, head: Sample | None, factor: float) -> str:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from csbench.commits import git
-from csbench.guard import calibrate, ci, paired
-from csbench.observe import tables
+from csbench.guard import ci, paired
+from csbench.observe import calibration, tables
 
 SOURCE_FILE = Path("src/async/collection.ts")  # the npm package's collection class
 METHOD = "findBy"
@@ -119,7 +119,7 @@ class PowerReport:
     method: str
     fraction: float
     trials: int
-    thresholds: calibrate.Thresholds | None  # None: every benchmark was judged paired
+    thresholds: calibration.Thresholds | None  # None: every benchmark was judged paired
     rows: list[Row]
     errors: list[str] = field(default_factory=list)
     paired: paired.Settings | None = None

@@ -146,3 +146,8 @@ def commit_samples(
         if result.commit_hash.startswith(commit):
             out.update(unrolled(result))
     return out
+
+
+def benchmark_of(name: str) -> str:
+    """The benchmark part of a display name (without the params)."""
+    return name.split("(", 1)[0]

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csbench.commits.builds import REPORT_NAME, read_report
-from csbench.guard import calibrate
 from csbench.measure import atomic
 from csbench.measure.bun import npm_install
 from csbench.measure.paths import tools_dir
+from csbench.observe import calibration
 from csbench.observe import targets as tg
 
 SITE_PACKAGES = (
@@ -260,7 +260,7 @@ def targets_page(
     ]
     for machine in tg.machines(results_dir):
         per_commit, series = _series(results_dir, machine, target_list)
-        cal = calibrate.load(machine, thresholds_dir)
+        cal = calibration.load(machine, thresholds_dir)
         out.append(
             f"<h2>machine {html.escape(machine)}</h2><p>{len(per_commit)} commits, oldest "
             "first. Shaded: the A/A noise of the benchmark on this machine"
@@ -301,7 +301,7 @@ def regressions_thresholds(machines: list[str], thresholds_dir: Path | None = No
     """asv's ``regressions_thresholds`` from every calibrated machine (the loosest wins)."""
     merged: dict[str, float] = {}
     for machine in machines:
-        cal = calibrate.load(machine, thresholds_dir)
+        cal = calibration.load(machine, thresholds_dir)
         for key, value in (cal.regressions_thresholds() if cal else {}).items():
             merged[key] = max(merged.get(key, 0.0), value)
     return merged

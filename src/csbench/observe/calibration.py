@@ -1,0 +1,183 @@
+"""A machine's calibration as stored in benchmarks/thresholds/MACHINE.json: per benchmark its
+A/A noise and the factors the guard and the history judge by (csbench.guard.calibrate
+measures them), read and written here, checked key by key, so the site, the guard and the
+CLI read one format."""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import re
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from csbench.measure import atomic
+from csbench.measure.errors import UsageError
+from csbench.measure.paths import project_root
+from csbench.observe import tables
+from csbench.observe.results import benchmark_of
+
+DEFAULT_FACTOR = 2.0  # for a benchmark the calibration did not measure ...
+
+
+DEFAULT_QUANTILE = 0.9  # ... or this quantile of the measured factors, if larger
+
+
+@dataclass
+class Thresholds:
+    machine: str
+    commit: str
+    runs: int
+    created: str
+    noise: dict[str, float] = field(default_factory=dict)  # display name -> run-to-run noise
+    factors: dict[str, float] = field(default_factory=dict)  # display name -> ci factor
+    default_factor: float = DEFAULT_FACTOR
+    pair_noise: dict[str, float] = field(default_factory=dict)  # display name -> twin noise
+    history_factors: dict[str, float] = field(default_factory=dict)  # from ``noise``
+    values: dict[str, list[float]] = field(default_factory=dict)  # commit, twin, per run
+    # Benchmarks merged in from a calibration with another number of runs (--merge).
+    runs_by_benchmark: dict[str, int] = field(default_factory=dict)
+    hardware: dict[str, str] = field(default_factory=dict)  # where it was measured
+
+    def factor(self, name: str) -> float:
+        return self.factors.get(name, self.default_factor)
+
+    def regressions_thresholds(self) -> dict[str, float]:
+        """asv.conf.json ``regressions_thresholds``: per benchmark (asv matches names without
+        params), the largest relative run-to-run threshold over its params."""
+        out: dict[str, float] = {}
+        for name, factor in (self.history_factors or self.factors).items():
+            key = "^" + re.escape(benchmark_of(name)) + "$"
+            out[key] = max(out.get(key, 0.0), round(factor - 1.0, 4))
+        return out
+
+
+def by_family(factors: dict[str, float]) -> dict[str, tuple[float, float, float]]:
+    """Per benchmark family (the module: core, auth, ...): the smallest, median and largest
+    threshold (factor - 1), i.e. the change csbench can tell from noise there."""
+    families: dict[str, list[float]] = {}
+    for name, factor in factors.items():
+        families.setdefault(name.split(".", 1)[0], []).append(factor - 1.0)
+    return {
+        family: (min(values), statistics.median(values), max(values))
+        for family, values in sorted(families.items())
+    }
+
+
+def render_families(t: Thresholds, path: Path) -> str:
+    """The file's thresholds per family: ci (pair noise) min / median / max, and the
+    history threshold (run-to-run noise) median; how many runs measured them."""
+    runs = collections.Counter(t.runs_by_benchmark.get(n, t.runs) for n in t.factors)
+    history = by_family(t.history_factors)
+    rows = []
+    for family, (low, mid, high) in by_family(t.factors).items():
+        count = sum(1 for n in t.factors if n.split(".", 1)[0] == family)
+        hist = f"{history[family][1]:.1%}" if family in history else "-"
+        rows.append((family, count, f"{low:.1%}", f"{mid:.1%}", f"{high:.1%}", hist))
+    header = ("family", "benchmarks", "ci min", "ci median", "ci max", "history median")
+    lines = [
+        f"{path}: commit {t.commit[:8]}, {t.created}; benchmarks by calibration runs: "
+        + ", ".join(f"{count} x {r} runs" for r, count in sorted(runs.items())),
+        tables.render(header, rows, align=("left", *["right"] * 5)),
+    ]
+    return "\n".join(lines)
+
+
+def thresholds_file(machine: str, root: Path | None = None) -> Path:
+    return (root or project_root() / "benchmarks" / "thresholds") / f"{machine}.json"
+
+
+def default_factor(factors: dict[str, float]) -> float:
+    """The factor of a benchmark the calibration did not measure: the 90th percentile
+    (nearest rank) of the measured ones, at least DEFAULT_FACTOR. Not the largest: one
+    bistable benchmark, whose twins land in different states (the authentication load
+    scenario's p95, docs/figures.md), would switch the guard off for the rest."""
+    ranked = sorted(factors.values())
+    if not ranked:
+        return DEFAULT_FACTOR
+    return max(DEFAULT_FACTOR, ranked[math.ceil(DEFAULT_QUANTILE * len(ranked)) - 1])
+
+
+def save(t: Thresholds, path: Path) -> Path:
+    """Write atomically (a half-written thresholds file is never left behind)."""
+    return atomic.write_json(path, asdict(t), indent=1, sort_keys=True)
+
+
+def load(machine: str, root: Path | None = None) -> Thresholds | None:
+    """The machine's calibrated thresholds, or None if it was never calibrated."""
+    path = thresholds_file(machine, root)
+    return read(path) if path.is_file() else None
+
+
+class ThresholdsFileError(UsageError):
+    """A thresholds file that cannot be read; the message names the file and the key."""
+
+
+_FIGURES = ("noise", "factors", "pair_noise", "history_factors")  # name -> number
+
+
+_FIELDS = {f.name: f for f in fields(Thresholds)}
+
+
+def _check(path: Path, data: object) -> None:
+    if not isinstance(data, dict):
+        raise ThresholdsFileError(f"{path}: expected a JSON object")
+    for key in ("machine", "commit", "runs", "created"):
+        if key not in data:
+            raise ThresholdsFileError(f"{path}: key '{key}': missing")
+    for key, value in data.items():
+        if key not in _FIELDS:
+            raise ThresholdsFileError(f"{path}: key '{key}': unknown (known: {', '.join(_FIELDS)})")
+        if key in _FIGURES or key in ("values", "runs_by_benchmark"):
+            if not isinstance(value, dict):
+                raise ThresholdsFileError(f"{path}: key '{key}': expected an object")
+            for name, figure in value.items():
+                numbers = figure if key == "values" and isinstance(figure, list) else [figure]
+                if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
+                    raise ThresholdsFileError(f"{path}: key '{key}': {name}: not a number")
+    if not isinstance(data.get("hardware", {}), dict):
+        raise ThresholdsFileError(f"{path}: key 'hardware': expected an object")
+    for key in ("factors", "history_factors"):
+        for name, factor in data.get(key, {}).items():
+            if factor < 1.0:
+                raise ThresholdsFileError(
+                    f"{path}: key '{key}': {name}: factor {factor} is below 1 (a factor is "
+                    "the ratio beyond which a change is flagged)"
+                )
+    factor = data.get("default_factor", DEFAULT_FACTOR)
+    if not isinstance(factor, int | float) or not math.isfinite(factor) or factor < 1.0:
+        raise ThresholdsFileError(f"{path}: key 'default_factor': {factor!r} is not a factor")
+    if not isinstance(data["runs"], int) or data["runs"] < 0:  # 0: a hand-set default only
+        raise ThresholdsFileError(f"{path}: key 'runs': {data['runs']!r} is not a count")
+
+
+def read(path: Path) -> Thresholds:
+    """A thresholds file; the default factor follows the current rule (default_factor),
+    also for files written under the earlier one (the largest factor).
+    ThresholdsFileError names the file and key of anything malformed."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ThresholdsFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ThresholdsFileError(f"{path}: not JSON: {exc}") from None
+    _check(path, data)
+    t = Thresholds(**data)
+    if t.factors:
+        t.default_factor = default_factor(t.factors)
+    return t
+
+
+def save_aside(t: Thresholds, path: Path) -> Path:
+    """Keep a calibration that could not go to ``path``: beside it as
+    ``STEM.unmerged.json``, else in the temporary directory; returns where it went."""
+    try:
+        return save(t, path.with_name(f"{path.stem}.unmerged.json"))
+    except OSError:
+        stamp = t.created.replace(":", "")
+        return save(
+            t, Path(tempfile.gettempdir()) / f"csbench-calibration-{t.machine}-{stamp}.json"
+        )
