@@ -5,6 +5,7 @@ line for bad input."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from csbench.cli import guard, history, lock, measure, observe
@@ -14,6 +15,9 @@ from csbench.measure.errors import UsageError
 
 FAMILIES = (measure, history, guard, observe)
 PASSTHROUGH = ("run", "asv")  # their unknown arguments go to asv
+# Commands that share .asv/env and fixed-name files: one at a time per checkout (cli.lock).
+HEAVY = ("run", "ci", "calibrate", "power", "builds")
+ASV_HEAVY = (["run"], ["continuous"], ["dev"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,11 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Commands that share .asv/env and fixed-name files: one at a time per checkout (cli.lock).
-HEAVY = ("run", "ci", "calibrate", "power", "builds")
-ASV_HEAVY = (["run"], ["continuous"], ["dev"])
-
-
 def main(argv: list[str] | None = None) -> int:
     """The command; SIGINT, SIGTERM or SIGHUP stop its child processes (Bun drivers, asv),
     remove its temporary directories and print one line (exit 128 + the signal number)."""
@@ -46,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         except (procs.Interrupted, KeyboardInterrupt) as exc:
             words = [w for w in (sys.argv[1:] if argv is None else argv) if w[:1] != "-"]
             return procs.interrupted(exc, " ".join(["csbench", *words[:1]]))
+        except BrokenPipeError:  # the reader went away (`csbench targets | head`): say nothing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from csbench.cli.argtypes import (
-    non_negative_float,
-    positive_float,
-    positive_int,
-    probability,
-)
+from csbench.cli.argtypes import non_negative_float, positive_float, positive_int, probability
 from csbench.cli.common import Handler, checked_repo, log
 from csbench.commits import asvconf, git, hardware
 from csbench.guard import settings as paired

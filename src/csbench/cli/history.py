@@ -8,9 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from csbench.cli.argtypes import (
-    positive_int,
-)
+from csbench.cli.argtypes import positive_int
 from csbench.cli.common import Handler, checked_repo, log
 from csbench.commits import asvconf, git
 from csbench.commits.config import configured_repo
@@ -20,9 +18,9 @@ from csbench.measure.paths import project_root, work_dir
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    rest = args.rest
     from csbench.measure.bun import ensure_tools
 
+    rest = args.rest
     repo = configured_repo(args.repo)
     if repo:  # bad input is one line, before asv writes anything
         git.check_range(git.check_repo(repo), args.range)

@@ -10,9 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from csbench.cli.argtypes import (
-    positive_float,
-)
+from csbench.cli.argtypes import positive_float
 from csbench.cli.common import Handler
 from csbench.commits.config import configured_repo
 from csbench.measure.errors import UsageError

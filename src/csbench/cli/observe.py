@@ -7,9 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from csbench.cli.argtypes import (
-    non_negative_float,
-)
+from csbench.cli.argtypes import non_negative_float
 from csbench.cli.common import Handler
 from csbench.commits import git
 from csbench.commits.config import configured_repo
