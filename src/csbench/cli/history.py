@@ -88,9 +88,10 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     results = Path(args.results) if args.results else project_root() / conf["results_dir"]
     html_dir = Path(args.html) if args.html else work_dir() / "html"
     with procs.temp_dir("publish") as scratch:
-        if stored.bad_files(results):  # asv would read them too: publish the others
+        bad = stored.bad_files(results)
+        if bad:  # asv would read them too: publish the others
             view = Path(scratch) / "results"
-            stored.readable_copy(results, view)
+            stored.readable_copy(results, view, bad)
             results = view
         return _publish(args, results, html_dir)
 

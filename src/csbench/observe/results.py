@@ -57,13 +57,17 @@ def load_file(path: Path, machine: str | None = None) -> Results:
     return result
 
 
+def result_paths(results_dir: Path, machine: str) -> list[Path]:
+    """The result files of ``machine``, in file-name order."""
+    files = sorted((Path(results_dir) / machine).glob("*.json"))
+    return [path for path in files if path.name not in SKIP_FILES]
+
+
 def read_machine(results_dir: Path, machine: str, on_bad: Warn = warn) -> list[Results]:
-    """Every readable result file of ``machine``, in file-name order; each unreadable one
-    is reported to ``on_bad`` in one line and skipped."""
+    """Every readable result file of ``machine``; each unreadable one is reported to
+    ``on_bad`` in one line and skipped."""
     out = []
-    for path in sorted((Path(results_dir) / machine).glob("*.json")):
-        if path.name in SKIP_FILES:
-            continue
+    for path in result_paths(results_dir, machine):
         try:
             out.append(load_file(path, machine))
         except ResultsError as exc:
@@ -73,11 +77,9 @@ def read_machine(results_dir: Path, machine: str, on_bad: Warn = warn) -> list[R
 
 def bad_files(results_dir: Path) -> list[tuple[Path, str]]:
     """Every unreadable result file under ``results_dir`` with why (all machines)."""
-    bad: list[tuple[Path, str]] = []
+    bad = []
     for machine in machines(results_dir):
-        for path in sorted((Path(results_dir) / machine).glob("*.json")):
-            if path.name in SKIP_FILES:
-                continue
+        for path in result_paths(results_dir, machine):
             try:
                 load_file(path, machine)
             except ResultsError as exc:
@@ -85,19 +87,17 @@ def bad_files(results_dir: Path) -> list[tuple[Path, str]]:
     return bad
 
 
-def readable_copy(results_dir: Path, dest: Path, on_bad: Warn = warn) -> int:
-    """Fill ``dest`` with links to every readable file of ``results_dir`` (for ``asv
-    publish``, which reads every result file itself); returns how many were left out."""
-    found = bad_files(results_dir)
-    for _, why in found:
-        on_bad(f"skipped a bad results file: {why}")
-    bad = {path for path, _ in found}
+def readable_copy(results_dir: Path, dest: Path, bad: list[tuple[Path, str]]) -> None:
+    """Fill ``dest`` with links to every file of ``results_dir`` but the ``bad`` ones (for
+    ``asv publish``, which reads every result file itself), naming each of those."""
+    for _, why in bad:
+        warn(f"skipped a bad results file: {why}")
+    left_out = {path for path, _ in bad}
     for path in Path(results_dir).rglob("*"):
-        if path.is_file() and path not in bad:
+        if path.is_file() and path not in left_out:
             link = dest / path.relative_to(results_dir)
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(path.resolve())
-    return len(bad)
 
 
 def benchmarks_meta(results_dir: Path) -> dict[str, Any]:
