@@ -168,7 +168,12 @@ def ci(
     try:
         commit = tg.load_commit_results(results, machine, head)
         verdicts = [tg.evaluate(t, commit) for t in tg.load_targets()]
-        result.targets_text = tg.render_text(verdicts, commit, markdown=True)
+        ran = [v for v in verdicts if not v.not_run]
+        unrun = [v.target.id for v in verdicts if v.not_run]
+        text = tg.render_text(ran, commit, markdown=True) if ran else ""
+        if unrun:
+            text += f"\n\nNot run by this selection: {', '.join(unrun)}."
+        result.targets_text = text.strip()
     except (tg.ResultsNotFound, tg.TargetFileError) as exc:
         result.targets_text = f"targets not evaluated: {exc}"
     return result
@@ -182,8 +187,19 @@ def _value(v: float | None, unit: str | None) -> str:
     return human_value(v, unit or "unit") if unit in ("seconds", "bytes") else f"{v:.4g} {unit}"
 
 
+# Kinds of change with a value (or a failure) at both commits: what was compared.
+COMPARED = ("regression", "failed", "improvement", "same", "still-failed", "fixed")
+FLAGGED = (
+    ("regression", "Regressions"),
+    ("failed", "New failures"),
+    ("improvement", "Improvements"),
+    ("fixed", "Fixed at HEAD"),
+)
+
+
 def markdown(result: CiResult, site_url: str | None = None) -> str:
-    """A summary fit for a pull-request comment."""
+    """A summary fit for a pull-request comment: every benchmark judged, the flagged ones on
+    top, the rest in a collapsed table; then the targets at HEAD."""
     verdict = {
         OK: "no performance regression",
         REGRESSION: "performance regression",
@@ -197,39 +213,51 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
     ]
     if result.error:
         return "\n".join([*lines, "", "```", result.error.strip()[-3000:], "```"])
+    compared = [c for c in result.changes if c.kind in COMPARED]
     how = "calibrated per-benchmark factors" if result.calibrated else "uncalibrated factor"
     if result.paired is not None:
-        rest = f", {how} for the rest" if len(result.changes) > result.paired_count else ""
+        rest = f", {how} for the rest" if len(compared) > result.paired_count else ""
         how = f"{result.paired.describe()} for the {result.paired_count} core ops{rest}"
+    elsewhere = {k: len(result.of(k)) for k in ("skipped", "new", "gone") if result.of(k)}
     lines += [
         "",
-        f"{len(result.changes)} benchmarks compared with {how}; "
+        f"{len(compared)} benchmarks compared with {how}; "
         f"{len(result.of('regression'))} regressions, {len(result.of('improvement'))} "
         f"improvements, {len(result.of('failed'))} new failures, "
-        f"{len(result.of('still-failed'))} failing at both.",
+        f"{len(result.of('still-failed'))} failing at both."
+        + (
+            " Not compared: " + ", ".join(f"{n} {k}" for k, n in elsewhere.items()) + "."
+            if elsewhere
+            else ""
+        ),
     ]
 
-    def link(name: str) -> str:
-        bench = compare.benchmark_of(name)
-        return f"[`{name}`]({site_url.rstrip('/')}/#{bench})" if site_url else f"`{name}`"
-
-    for kind, title in (
-        ("regression", "Regressions"),
-        ("failed", "New failures"),
-        ("improvement", "Improvements"),
-        ("still-failed", "Failing at both commits"),
-    ):
-        rows = result.of(kind)
-        if not rows:
-            continue
-        table = []
-        for c in rows:
+    def table(changes: list[compare.Change]) -> str:
+        rows = []
+        for c in changes:
             unit = result.units.get(compare.benchmark_of(c.name))
-            ratio = f"{c.ratio:.2f}" if c.ratio is not None else "-"
-            table.append((link(c.name), _value(c.base, unit), _value(c.head, unit), ratio,
-                          f"{c.factor:.2f}"))  # fmt: skip
-        header = ("benchmark", "base", "head", "ratio", "factor")
-        lines += ["", f"### {title}", "", tables.render(header, table, markdown=True)]
+            bench = compare.benchmark_of(c.name)
+            name = f"[`{c.name}`]({site_url.rstrip('/')}/#{bench})" if site_url else f"`{c.name}`"
+            ratio = f"{c.ratio:.3f}" if c.ratio is not None else "-"
+            rows.append((name, _value(c.base, unit), _value(c.head, unit), ratio,
+                         f"±{c.factor - 1:.1%}"))  # fmt: skip
+        header = ("benchmark", "base", "head", "ratio", "threshold")
+        return tables.render(header, rows, markdown=True)
+
+    for kind, title in FLAGGED:
+        if result.of(kind):
+            lines += ["", f"### {title}", "", table(result.of(kind))]
+    rest = [c for c in compared if c.kind in ("same", "still-failed")]
+    if rest:
+        lines += [
+            "",
+            f"<details><summary>{len(rest)} benchmarks within their thresholds "
+            f"({len(result.of('still-failed'))} failing at both)</summary>",
+            "",
+            table(sorted(rest, key=lambda c: (c.kind != "still-failed", c.name))),
+            "",
+            "</details>",
+        ]
     if result.targets_text:
         lines += ["", "### Targets at HEAD", "", result.targets_text]
     return "\n".join(lines)

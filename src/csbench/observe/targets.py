@@ -27,6 +27,7 @@ from csbench.observe import results as stored
 from csbench.observe import tables
 
 BENCHMARK_FAILED = "benchmark failed at this commit"
+NOT_RUN = "not run"
 STATISTICS = ("p50", "p95", "p99", "mean", "throughput", "peak", "share", "count")
 DIRECTIONS = ("below", "above")
 UNITS = ("ms", "us", "MB/s", "GB", "MB", "%", "users")
@@ -313,6 +314,11 @@ class Verdict:
     reason: str = ""
 
     @property
+    def not_run(self) -> bool:
+        """Its benchmark, or that param combination, was not run (e.g. a --bench selection)."""
+        return self.status == "not measured" and self.reason.startswith(NOT_RUN)
+
+    @property
     def unjudged_by_failure(self) -> bool:
         """Not judged because the benchmark failed (not because it was skipped or not run)."""
         return self.status == "not measured" and self.reason == BENCHMARK_FAILED
@@ -350,13 +356,13 @@ def measured(
     why there is none (not run, failed, skipped, not convertible)."""
     stored = results.results.get(benchmark)
     if stored is None:
-        return None, f"not run: no {benchmark} in results"
+        return None, f"{NOT_RUN}: no {benchmark} in results"
     meta = results.benchmarks.get(benchmark, {})
     names = meta.get("param_names", [])
     combos = stored.get("params") or meta.get("params", [])
     index = _param_index(params, names, combos) if params else 0
     if index is None:
-        return None, f"not run with params {params}"
+        return None, f"{NOT_RUN} with params {params}"
     values = stored["result"]
     value = values[index] if values and index < len(values) else None
     if value is None:

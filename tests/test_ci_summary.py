@@ -1,0 +1,42 @@
+"""The pull-request summary (csbench.guard.ci.markdown): every benchmark it judged, flagged
+ones on top with ratio and threshold, the rest collapsed, the count equal to what was
+compared, and targets the selection did not run in one line."""
+
+from __future__ import annotations
+
+from csbench.guard.ci import CiResult, markdown
+from csbench.guard.compare import Change
+
+ID = "core.Core.time_op('find_by_id', 'small-1000')"
+
+
+def result(*changes: Change, targets_text: str = "") -> CiResult:
+    units = {"core.Core.time_op": "seconds"}
+    return CiResult("a" * 40, "b" * 40, "m", list(changes), units, targets_text, True)
+
+
+def test_flagged_on_top_the_rest_collapsed_and_counted() -> None:
+    text = markdown(
+        result(
+            Change("core.Core.time_op('slow', 'x')", "regression", 1e-6, 1.2e-6, 1.05),
+            Change(ID, "same", 1e-6, 1.01e-6, 1.05),
+            Change("core.Core.time_op('broken', 'x')", "still-failed", None, None, 1.3),
+            Change("core.Core.time_op('area', 'x')", "skipped", float("nan"), float("nan"), 1.3),
+            Change("core.Core.time_op('added', 'x')", "new", None, 1e-6, 1.3),
+        )
+    )
+    assert "3 benchmarks compared" in text and "Not compared: 1 skipped, 1 new." in text
+    head, collapsed = text.split("<details>", 1)
+    assert "### Regressions" in head and "`core.Core.time_op('slow', 'x')`" in head
+    assert "| 1.200 " in head and "±5.0%" in head  # ratio and threshold
+    assert ID not in head and ID in collapsed and "broken" in collapsed
+    assert "2 benchmarks within their thresholds (1 failing at both)" in collapsed
+    assert collapsed.index("broken") < collapsed.index(ID)  # the failing first
+    assert "area" not in text and "added" not in text
+
+
+def test_targets_the_selection_did_not_run_are_one_line() -> None:
+    text = markdown(result(Change(ID, "same", 1e-6, 1e-6, 1.05), targets_text="Not run by "
+                           "this selection: auth-login-p95, simple-query-p95."))  # fmt: skip
+    targets = text.split("### Targets at HEAD", 1)[1].strip()
+    assert targets == "Not run by this selection: auth-login-p95, simple-query-p95."
