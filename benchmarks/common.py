@@ -1,130 +1,34 @@
-"""Shared pieces of the benchmark modules: datasets, sessions on the driver, latency runs."""
+"""Shared pieces of the benchmark modules: datasets, sessions on the driver
+(csbench.measure.sessions), latency runs (csbench.measure.latency), the track helpers and
+the base classes."""
 
 from __future__ import annotations
 
 import abc
-import atexit
-import shutil
 import statistics
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from csbench.measure import coreops, procs
-from csbench.measure.bridge import Batch, Driver, DriverError, Unsupported, get_driver, op_clock
-from csbench.measure.paths import cache_dir
-from csbench.measure.tree import target_root
+from csbench.measure import coreops
+from csbench.measure.bridge import op_clock
+from csbench.measure.latency import (
+    LATENCY_BUDGET_MS,
+    LATENCY_COUNT,
+    LATENCY_REPEATS,
+    batch_entry,
+    latency_entry,
+)
+from csbench.measure.sessions import Session, area_session, require_op, session
+
+# The benchmark modules' imports (one path with csbench.guard.paired and observe.crosscheck).
+__all__ = [
+    "LATENCY_BUDGET_MS", "LATENCY_COUNT", "LATENCY_REPEATS", "Session", "area_session",
+    "batch_entry", "latency_entry", "require_op", "session",
+]  # fmt: skip
 
 # Datasets, loads and batch sizes are csbench.measure.coreops's (shared with guard.paired).
 DATASETS = coreops.DATASETS
 BATCH_COUNT = coreops.BATCH_COUNT
 BATCH_BUDGET_MS = coreops.BATCH_BUDGET_MS
-
-# Latency tracks: LATENCY_REPEATS batches of up to LATENCY_COUNT ops (or LATENCY_BUDGET_MS
-# busy time) each; a track reports the median over the repeats of each batch's percentile.
-LATENCY_REPEATS = 5
-LATENCY_COUNT = 2_000
-LATENCY_BUDGET_MS = 200.0
-
-_scratch: list[str] = []
-
-
-@atexit.register
-def _remove_scratch() -> None:
-    for path in _scratch:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def require_op(drv: Driver, op: str) -> None:
-    """Raise NotImplementedError (asv: skipped) when the commit cannot run ``op``."""
-    probe = drv.probe()
-    if op not in probe.get("ops", []):
-        raise NotImplementedError(f"{op} is not available at this commit (era {probe.get('era')})")
-
-
-@dataclass
-class Session:
-    """A driver ready to run batches of one op (on a loaded dataset, or with params)."""
-
-    driver: Driver
-    op: str
-    handle: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def batch(
-        self, count: int = BATCH_COUNT, budget_ms: float | None = BATCH_BUDGET_MS, seed: int = 0
-    ) -> Batch:
-        return self.driver.run(
-            self.op,
-            dataset=self.handle,
-            count=count,
-            budget_ms=budget_ms,
-            seed=seed,
-            **self.params,
-        )
-
-
-def session(op: str, dataset: str) -> Session:
-    """Start (or reuse) the driver, check ``op`` exists, load ``dataset`` the way ``op`` needs."""
-    drv = get_driver(target_root())
-    require_op(drv, op)
-    load = coreops.load_for(op, dataset)
-    if load.handle not in drv.datasets:
-        directory = scratch_dir("db") if load.storage == "file" else None
-        drv.load(
-            load.handle, load.path, storage=load.storage, directory=directory,
-            indexes=coreops.INDEXES,
-        )  # fmt: skip
-    return Session(drv, op, load.handle)
-
-
-def area_session(op: str, **params: Any) -> Session:
-    """Start (or reuse) the driver for an area op that builds its own fixture from ``params``."""
-    drv = get_driver(target_root())
-    require_op(drv, op)
-    return Session(drv, op, None, params)
-
-
-def scratch_dir(kind: str) -> str:
-    """A fresh directory ``csbench-KIND-PID-XXXX`` under the cache, removed when the process
-    exits (or by csbench.measure.procs.sweep once it is gone)."""
-    root = cache_dir() / "scratch"
-    root.mkdir(parents=True, exist_ok=True)
-    path = str(procs.mkdtemp(kind, root))
-    _scratch.append(path)
-    return path
-
-
-def batch_entry(
-    make_session: Callable[[], Session],
-    summarize: Callable[[list[Batch]], dict[str, list[float]]],
-) -> dict[str, Any]:
-    """For ``setup_cache``: LATENCY_REPEATS batches after one warm-up batch, summarized into
-    named series (one value per batch).
-
-    Never raises: an op the commit lacks is recorded as ``unsupported``, a failed check or
-    a driver crash as ``error`` (with its message), so one op cannot fail the others.
-    """
-    try:
-        sess = make_session()
-        sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=99)  # warm-up
-        batches = [
-            sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=i)
-            for i in range(LATENCY_REPEATS)
-        ]
-    except (NotImplementedError, Unsupported) as exc:
-        return {"status": "unsupported", "message": str(exc)}
-    except DriverError as exc:
-        return {"status": "error", "message": str(exc)}
-    return {"status": "ok", "count": [b.count for b in batches], **summarize(batches)}
-
-
-def latency_entry(make_session: Callable[[], Session]) -> dict[str, Any]:
-    """``batch_entry`` with each batch's p50 / p95 / p99 in µs (series ``p50``, ...)."""
-    return batch_entry(
-        make_session,
-        lambda batches: {f"p{q}": [b.percentile_us(q) for b in batches] for q in (50, 95, 99)},
-    )
 
 
 def measure_latencies(ops: list[str], datasets: list[str]) -> dict[str, dict[str, Any]]:
@@ -145,8 +49,14 @@ def series_median(cache: dict[str, dict[str, Any]], key: str, series: str) -> fl
 
 
 def latency(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
-    """Median over repeats of the batch p``q`` in µs; raises for a failed op."""
-    return series_median(cache, key, f"p{q}")
+    """The p``q`` in µs of every op of every batch; raises for a failed op."""
+    return series_median(cache, key, f"all_p{q}")
+
+
+def latency_spread(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
+    """(largest - smallest batch p``q``) / the p``q`` of every op, in %."""
+    per_batch = cache[key][f"p{q}"] if cache[key]["status"] == "ok" else []
+    return (max(per_batch) - min(per_batch)) / latency(cache, key, q) * 100.0
 
 
 def latency_key(*params: Any) -> str:
@@ -162,7 +72,11 @@ def skip_if_unsupported(cache: dict[str, dict[str, Any]], key: str) -> None:
 
 class BusyClockTime:
     """Base of the ``…Time`` classes: one asv sample is one driver batch timed on the busy
-    clock (bridge.op_clock), so a figure is one op's mean time inside Bun."""
+    clock (bridge.op_clock), so a figure is one op's mean time inside Bun.
+
+    ``setup`` prepares sessions only through csbench.measure.sessions and every ``time_``
+    method returns its batch (asv ignores it): csbench.guard.paired runs these classes
+    on two drivers and judges them from those batches."""
 
     timer = staticmethod(op_clock)
     number = 1
@@ -174,8 +88,15 @@ class BusyClockTime:
 
 class LatencyTracks(abc.ABC):
     """Base of the ``…Latency`` classes: ``setup_cache`` returns ``latency_entry`` results
-    keyed by ``latency_key(*params)``; the tracks report, in µs, the median over repeats of
-    each batch's p50 / p95 / p99."""
+    keyed by ``latency_key(*params)``; the tracks report, in µs, the p50 / p95 / p99 of every
+    op measured (LATENCY_REPEATS batches merged), and ``track_p95_spread`` how far the
+    batches' own p95s lie apart, in % of it. (Versions ending ``-1`` reported the median
+    over batches of each batch's percentile: 20-35 % below the p95 of all ops.)
+
+    ``paired_time`` names the ``time_`` benchmark of the same op and params, where csbench
+    triage measures a step of these tracks by paired A/B."""
+
+    paired_time: str | None = None
 
     @abc.abstractmethod
     def setup_cache(self) -> dict[str, dict[str, Any]]: ...
@@ -192,4 +113,8 @@ class LatencyTracks(abc.ABC):
     def track_p99(self, cache: dict[str, dict[str, Any]], *params: Any) -> float:
         return latency(cache, latency_key(*params), 99)
 
+    def track_p95_spread(self, cache: dict[str, dict[str, Any]], *params: Any) -> float:
+        return latency_spread(cache, latency_key(*params), 95)
+
     track_p50.unit = track_p95.unit = track_p99.unit = "us"  # type: ignore[attr-defined]
+    track_p95_spread.unit = "%"  # type: ignore[attr-defined]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csbench.measure.bridge import Batch
+
 from . import common
 
 # asv param value -> driver op (driver/computed.ts)
@@ -35,17 +37,18 @@ class ComputedTime(common.BusyClockTime):
     def setup(self, op: str) -> None:
         self.session = common.area_session(DRIVER_OPS[op])
 
-    def time_op(self, op: str) -> None:
-        self.session.batch()
+    def time_op(self, op: str) -> Batch:
+        return self.session.batch()
 
 
 class ComputedLatency(common.LatencyTracks):
-    """p50 / p95 / p99 latency of one op in µs (median over common.LATENCY_REPEATS batches)."""
+    """p50 / p95 / p99 latency of one op in µs, of every op of common.LATENCY_REPEATS batches."""
 
     params = (OPS,)
     param_names = ["op"]
     timeout = 600
-    version = "computed-latency-1"
+    version = "computed-latency-2"
+    paired_time = "computed.ComputedTime.time_op"
 
     def setup_cache(self) -> dict[str, dict[str, Any]]:
         return {

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csbench.measure.bridge import Batch
+
 from . import common
 
 # Payload sizes: asv param labels -> bytes. Never rename, only append.
@@ -46,11 +48,11 @@ class FilesTime(common.BusyClockTime):
         self.upload = common.area_session("files_upload", size=SIZES[size])
         self.download = common.area_session("files_download", size=SIZES[size])
 
-    def time_upload(self, size: str) -> None:
-        self.upload.batch()
+    def time_upload(self, size: str) -> Batch:
+        return self.upload.batch()
 
-    def time_download(self, size: str) -> None:
-        self.download.batch()
+    def time_download(self, size: str) -> Batch:
+        return self.download.batch()
 
 
 class FileThroughput:
@@ -65,6 +67,10 @@ class FileThroughput:
     param_names = ["size"]
     timeout = 1800
     version = "files-throughput-1"
+    paired_time = {
+        "track_upload_ns_per_byte": "files.FilesTime.time_upload",
+        "track_download_ns_per_byte": "files.FilesTime.time_download",
+    }
 
     def setup_cache(self) -> dict[str, dict[str, Any]]:
         return {

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csbench.measure.bridge import Batch
+
 from . import common
 
 OPS = ["scalar", "transform", "aggregate"]  # driver ops fn_<op> (driver/functions.ts)
@@ -36,17 +38,19 @@ class FunctionsTime(common.BusyClockTime):
     def setup(self, op: str, call: str) -> None:
         self.session = _session(op, call)
 
-    def time_op(self, op: str, call: str) -> None:
-        self.session.batch()
+    def time_op(self, op: str, call: str) -> Batch:
+        return self.session.batch()
 
 
 class FunctionLatency(common.LatencyTracks):
-    """p50 / p95 / p99 latency of one call in µs (median over common.LATENCY_REPEATS batches)."""
+    """p50 / p95 / p99 latency of one call in µs, of every call of common.LATENCY_REPEATS
+    batches."""
 
     params = (OPS, CALLS)
     param_names = ["op", "call"]
     timeout = 900
-    version = "functions-latency-1"
+    version = "functions-latency-2"
+    paired_time = "functions.FunctionsTime.time_op"
 
     def setup_cache(self) -> dict[str, dict[str, Any]]:
         return {

@@ -10,8 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from csbench.measure.bridge import get_driver
-from csbench.measure.tree import target_root
+from csbench.measure.bridge import Batch
 
 from . import common
 
@@ -24,17 +23,16 @@ class Floor(common.BusyClockTime):
     version = "harness-1"
 
     def setup(self) -> None:
-        self.driver = get_driver(target_root())
-        common.require_op(self.driver, "noop")
+        self.session = common.area_session("noop")
 
-    def time_noop(self) -> None:
-        self.driver.run("noop", count=common.BATCH_COUNT, budget_ms=common.BATCH_BUDGET_MS)
+    def time_noop(self) -> Batch:
+        return self.session.batch()
 
     def track_roundtrip(self) -> float:
         samples = []
         for _ in range(ROUNDTRIPS):
             start = time.perf_counter_ns()
-            self.driver.run("noop", count=1)
+            self.session.driver.run("noop", count=1)
             samples.append(time.perf_counter_ns() - start)
         return statistics.median(samples) / 1000.0
 

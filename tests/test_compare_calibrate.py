@@ -12,6 +12,7 @@ import pytest
 
 from csbench.commits.twin import make_twin
 from csbench.guard import calibrate
+from csbench.guard import settings as paired_settings
 from csbench.guard.compare import Change, asv_says_lower, classify, commit_results, compare
 from csbench.observe import calibration
 
@@ -111,6 +112,9 @@ def test_thresholds_files_without_pair_noise_still_load(tmp_path: Path) -> None:
 
 
 GOOD = {"machine": "m", "commit": "c", "runs": 3, "created": "t", "factors": {NAME: 1.15}}
+PAIRED = {"commit": "c", "created": "t", "runs": 2, "settings": {"pairs": 8},
+          "spread": {NAME: 0.01}, "thresholds": {NAME: 0.04},
+          "ratios": {NAME: [1.0, 1.01]}}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -125,6 +129,21 @@ GOOD = {"machine": "m", "commit": "c", "runs": 3, "created": "t", "factors": {NA
         (json.dumps({**GOOD, "noise": [1]}), "key 'noise': expected an object"),
         (json.dumps({**GOOD, "default_factor": 0.5}), "key 'default_factor': 0.5"),
         (json.dumps({**GOOD, "runs": -1}), "key 'runs': -1 is not a count"),
+        (json.dumps({**GOOD, "paired": []}), "key 'paired': expected an object"),
+        (json.dumps({**GOOD, "paired": {**PAIRED, "runs": 0}}), "key 'paired': key 'runs': 0"),
+        (json.dumps({**GOOD, "paired": {**PAIRED, "pairs": 8}}), "'paired': key 'pairs': unknown"),
+        (
+            json.dumps({**GOOD, "paired": {k: v for k, v in PAIRED.items() if k != "settings"}}),
+            "key 'paired': key 'settings': missing",
+        ),
+        (
+            json.dumps({**GOOD, "paired": {**PAIRED, "thresholds": {NAME: -0.1}}}),
+            f"key 'paired': key 'thresholds': {NAME}: negative",
+        ),
+        (
+            json.dumps({**GOOD, "paired": {**PAIRED, "ratios": {NAME: [1.0, "x"]}}}),
+            f"key 'paired': key 'ratios': {NAME}: not a number",
+        ),
     ],
 )
 def test_a_malformed_thresholds_file_names_file_and_key(
@@ -199,3 +218,36 @@ def test_thresholds_by_family() -> None:
     assert list(families) == ["auth", "core"]
     assert families["core"] == pytest.approx((0.05, 0.15, 0.25))
     assert families["auth"] == pytest.approx((0.5, 0.5, 0.5))
+
+
+def test_paired_spread_is_the_standard_error_of_the_median_and_the_bias() -> None:
+    same = [1.0] * 16
+    assert calibrate.paired_spread(same, pairs=8) == 0.0
+    ratios = [0.98, 1.02] * 8  # MAD 0.02 around 1.00
+    assert calibrate.paired_spread(ratios, pairs=8) == pytest.approx(
+        1.2533 * 1.4826 * 0.02 / math.sqrt(8)
+    )
+    biased = [1.05] * 16  # identical code that always reads 5 % slower: a bias, not luck
+    assert calibrate.paired_spread(biased, pairs=8) == pytest.approx(0.05)
+    assert calibrate.paired_threshold(0.001) == paired_settings.MIN_THRESHOLD
+    assert calibrate.paired_threshold(0.02) == pytest.approx(paired_settings.SAFETY * 0.02)
+
+
+def test_a_paired_calibration_round_trips_and_merges(tmp_path: Path) -> None:
+    used = paired_settings.Settings(pairs=8, rounds=12)
+    first = calibrate.paired_calibration("c", 2, used, {NAME: [0.98, 1.02] * 8, "b": [1.0] * 16})
+    assert first.thresholds["b"] == paired_settings.MIN_THRESHOLD
+    assert first.settings == {"pairs": 8, "rounds": 12, "clock": "cpu"}
+    t = calibration.Thresholds("m", "c", 0, "t", paired=first)
+    calibration.save(t, tmp_path / "m.json")
+    assert calibration.read(tmp_path / "m.json").paired == first
+    again = calibrate.paired_calibration("c", 2, used, {"b": [1.1] * 16})
+    merged = calibrate.merge_paired(first, again)
+    assert merged.thresholds[NAME] == first.thresholds[NAME]
+    assert merged.thresholds["b"] == pytest.approx(4 * 0.1)
+    other = calibrate.paired_calibration("c", 2, paired_settings.Settings(pairs=4), {"b": [1.0]})
+    assert calibrate.merge_paired(first, other) is other  # measured otherwise: not mixed
+    asv_again = calibrate.merge(
+        t, calibrate.thresholds("m", "c", [({NAME: v(1.0)}, {NAME: v(1.0)})])
+    )
+    assert asv_again.paired == first  # an asv calibration keeps the paired one

@@ -21,6 +21,7 @@ from csbench.measure.paths import work_dir
 pytestmark = pytest.mark.e2e
 
 BENCH = [r"core\.Core\.time_op\('find_by_id', 'small-1000'\)", r"harness\.Floor\.time_noop"]
+ROUNDTRIP = r"harness\.Floor\.track_roundtrip"
 FACTOR = 3.0  # uncalibrated: wider than A/A between processes (test_e2e_regression.FACTOR)
 
 
@@ -91,20 +92,22 @@ def test_ci_exit_codes(
     ("base", "head", "code", "says"),
     [("same", "slow", 1, "### Regressions"), ("same", "broken", 2, "### New failures")],
 )
-def test_ci_paired_judges_the_core_ops_and_asv_the_rest(
+def test_ci_paired_judges_every_time_benchmark_and_asv_the_rest(
     commits, thresholds: Path, tmp_path: Path, base: str, head: str, code: int, says: str
 ) -> None:
-    """find_by_id through csbench.guard.paired, the harness floor through asv, in one summary."""
+    """find_by_id and the harness floor through csbench.guard.paired, a track of the harness
+    through asv, in one summary."""
     repo, made = commits
-    bench = [a for b in BENCH for a in ("--bench", b)]
+    bench = [a for b in [*BENCH, ROUNDTRIP] for a in ("--bench", b)]
     out = csbench(
         tmp_path, "ci", made[base], made[head], "--repo", str(repo), "--machine", MACHINE,
         "--thresholds", str(thresholds), "--paired", "--pairs", "5", "--rounds", "4", *bench,
     )  # fmt: skip
     assert out.returncode == code, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
-    assert "paired A/B: 5 process pairs x 4 rounds" in text and "for the 1 core ops" in text
-    assert "2 benchmarks compared" in text, text  # find_by_id paired, time_noop by asv
+    assert "paired A/B: 5 process pairs x 4 rounds" in text
+    assert "for the 2 time benchmarks, calibrated per-benchmark factors for the rest" in text
+    assert "3 benchmarks compared" in text, text  # 2 paired, track_roundtrip by asv
     section = text.split(says, 1)[1].split("###", 1)[0].split("<details>", 1)[0]
     assert "time_op('find_by_id', 'small-1000')" in section and "time_noop" not in section
     assert "None" not in section, section  # values shown in asv's units, not bare floats

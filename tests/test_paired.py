@@ -1,7 +1,9 @@
-"""csbench.guard.paired: the verdict rules, the selection of cases, and pairs of real drivers."""
+"""csbench.guard.paired: the verdict rules, the cases derived from the benchmark modules, and
+pairs of real drivers."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -10,9 +12,18 @@ import pytest
 
 from csbench.guard import compare, paired, power
 from csbench.guard import settings as paired_settings
+from csbench.measure import coreops, reference
 from csbench.measure.bridge import CheckFailed, DriverError, Unsupported
+from csbench.observe import targets
 
-FIND = paired.Case("find_by_indexed", "small-10000")
+
+def case(name: str) -> paired.Case:
+    """The discovered case of this display name."""
+    [found] = [c for c in paired.all_cases() if c.name == name]
+    return found
+
+
+FIND = case("core.Core.time_op('find_by_indexed', 'small-10000')")
 
 
 def result(ratios: list[float], clock: str = "busy") -> paired.CaseResult:
@@ -49,6 +60,15 @@ def test_the_clock_chooses_the_series() -> None:
     assert paired.CaseResult(FIND, "cpu", [run]).value("head") == pytest.approx(20e-9)
     with pytest.raises(ValueError, match="clock"):
         paired.Settings(clock="wall")
+
+
+def test_a_calibrated_benchmark_is_judged_by_its_own_threshold() -> None:
+    loose = paired.Settings(calibrated={FIND.name: 0.25})
+    assert loose.threshold_for(FIND.name) == 0.25
+    assert loose.threshold_for("core.Core.time_op('insert', 'small-1000')") == loose.threshold
+    change = result([1.2] * 8).change(loose)
+    assert (change.kind, change.factor) == ("same", pytest.approx(1.25))
+    assert "1 calibrated" in loose.describe() and "not calibrated" in paired.Settings().describe()
 
 
 def test_the_change_carries_the_paired_ratio() -> None:
@@ -100,8 +120,27 @@ def test_each_side_tries_both_before_it_raises() -> None:
     assert paired.each_side(["base"], str.upper) == {"base": "BASE"}
 
 
+def test_the_cases_are_every_time_benchmark_asv_discovers() -> None:
+    """Derived from the benchmark modules: every parameter combination of every time_
+    benchmark of every area, named as asv names it, and nothing else."""
+    cases = paired.all_cases()
+    defined = targets.benchmark_definitions()
+    expected = {
+        name + (f"({', '.join(combo)})" if combo else "")
+        for name, (_, params) in defined.items()
+        if name.split(".")[-1].startswith("time_")
+        for combo in itertools.product(*params)
+    }
+    assert {c.name for c in cases} == expected and len(cases) == len(expected)
+    assert {c.area for c in cases} == {
+        "core", "auth", "wal", "realtime", "files", "computed", "functions", "harness"
+    }  # fmt: skip
+    assert sum(c.area == "core" for c in cases) == len(coreops.OPS) * len(coreops.DATASETS)
+    publish = case("realtime.RealtimeTime.time_publish(100)")
+    assert (publish.params, publish.method) == ((100,), "time_publish")
+
+
 def test_selection_and_the_patterns_left_to_asv() -> None:
-    assert len(paired.select([])) == len(paired.coreops.OPS) * len(paired.coreops.DATASETS)
     chosen = paired.select([r"time_op\('find_by_\w+', 'small-1000'\)"])
     assert [c.name for c in chosen] == [
         "core.Core.time_op('find_by_id', 'small-1000')",
@@ -111,15 +150,44 @@ def test_selection_and_the_patterns_left_to_asv() -> None:
         "core.Core.time_op('find_by_id', 'small-1000')",
         "core.CoreLatency.track_p95('find_by_id', 'small-1000')",
         "auth.AuthTime.time_op('login', 'test')",
+        "auth.AuthLatency.track_p95('login', 'test')",
+        "harness.Floor.time_noop",
+        "harness.Floor.track_roundtrip",
     ]
     for bench, kept in (
-        ([], names[1:]),
+        ([], [names[1], names[3], names[5]]),
         (["find_by_id"], [names[1]]),
         (["^core"], [names[1]]),
-        (["^auth"], [names[2]]),
+        (["^auth"], [names[3]]),
+        (["Floor"], [names[5]]),
     ):
         patterns = [re.compile(p) for p in paired.asv_patterns(bench)]
         assert [n for n in names if any(p.search(n) for p in patterns)] == kept, bench
+
+
+class Returns:
+    """Benchmark classes that break the paired engine's contract in each way."""
+
+    def setup(self, how: str) -> None:
+        if how == "missing":
+            raise NotImplementedError("no such op at this commit")
+        if how == "broken":
+            raise KeyError("fixture")
+
+    def time_op(self, how: str) -> object:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("how", "error"), [("missing", Unsupported), ("broken", DriverError), ("none", DriverError)]
+)
+def test_a_class_that_breaks_the_contract_is_a_failed_case(how: str, error: type) -> None:
+    fake = paired.Case(f"m.Returns.time_op('{how}')", "m.Returns.time_op", (how,), Returns)
+    with pytest.raises(error) as caught:
+        fake.batch(fake.instance())
+    assert type(caught.value) is error
+    if how == "none":
+        assert "returned NoneType, not its Batch" in str(caught.value)
 
 
 # --- real drivers on the npm-published Collection Store ---
@@ -130,8 +198,12 @@ def tree(npm_target: Path) -> Path:
     return npm_target
 
 
-def test_a_pair_of_real_drivers_measures_both_sides(tree: Path, tmp_path: Path) -> None:
-    run = paired.run_pair(tree, tree, FIND, rounds=4, head_first=True, scratch=tmp_path)
+def test_a_pair_of_real_drivers_measures_both_sides(tree: Path) -> None:
+    persist = case("core.Core.time_op('persist', 'small-1000')")  # broken in this release
+    runs = paired.run_pair(tree, tree, [FIND, persist], rounds=4, head_first=True)
+    assert isinstance(runs[persist], paired.SideError) and runs[persist].side == "both"
+    run = runs[FIND]
+    assert isinstance(run, paired.PairRun)
     for clock in paired_settings.CLOCKS:
         for side in ("base", "head"):
             values = run.values(side, clock)
@@ -162,7 +234,8 @@ def test_a_wrong_head_fails_its_case_and_the_other_cases_run(tree: Path, tmp_pat
     """findBy broken at HEAD: find_by_indexed fails there (a failed check), find_by_id
     still compares; persist, broken in this release at both commits, is still-failed."""
     head = wrong_find_by(tree, tmp_path)
-    cases = [FIND, paired.Case("find_by_id", "small-1000"), paired.Case("persist", "small-1000")]
+    cases = [FIND, case("core.Core.time_op('find_by_id', 'small-1000')"),
+             case("core.Core.time_op('persist', 'small-1000')")]  # fmt: skip
     settings = paired.Settings(pairs=1, rounds=2)
     results = paired.measure(tree, head, cases, settings, log=lambda _: None)
     changes = [r.change(settings) for r in results]
@@ -172,3 +245,75 @@ def test_a_wrong_head_fails_its_case_and_the_other_cases_run(tree: Path, tmp_pat
     assert "head: " in str(results[0].error) and "base: " not in str(results[0].error)
     assert changes[1].ratio is not None and changes[0].head is None
     assert "BPlusTree.serialize" in str(results[2].error)
+
+
+def test_an_area_the_package_lacks_is_skipped_on_both_sides(tree: Path) -> None:
+    """The npm release has no auth: the benchmark class's own setup says so on each side."""
+    login = case("auth.AuthTime.time_op('login', 'test')")
+    [res] = paired.measure(tree, tree, [login], paired.Settings(pairs=1, rounds=2), print)
+    assert res.change(paired.Settings()).kind == "skipped"
+    assert res.error is not None and res.error.unsupported
+
+
+@pytest.mark.parametrize(
+    "name", ["wal.WalTime.time_txn_commit", "realtime.RealtimeTime.time_publish(100)"]
+)
+def test_area_benchmarks_of_a_full_commit_are_measured_paired(repo_checkout, name: str) -> None:
+    tree = repo_checkout("2307c8d")
+    [res] = paired.measure(tree, tree, [case(name)], paired.Settings(pairs=2, rounds=3), print)
+    assert res.error is None and len(res.pairs) == 2
+    assert all(v > 0 for p in res.pairs for v in p.head_cpu_ns + p.base_cpu_ns)
+
+
+def test_the_reference_file_is_read_and_checked(tmp_path: Path) -> None:
+    ref = reference.load()
+    assert len(ref.commit) == 40 and ref.benchmarks
+    cases = {c.name for c in paired.all_cases()}
+    assert set(ref.benchmarks) <= cases  # every one a time_ benchmark the suite defines
+    areas = {name.split(".")[0] for name in ref.benchmarks}
+    assert areas == {"core", "auth", "wal", "realtime", "files", "computed", "functions"}
+    assert reference.parse_name("realtime.RealtimeTime.time_publish(100)") == (
+        "realtime",
+        "RealtimeTime",
+        "time_publish",
+        (100,),
+    )
+    path = tmp_path / "reference.yaml"
+    for text, says in (
+        ("commit: 2307c8d\nbenchmarks: [wal.WalTime.time_txn_commit]\n", "not a full commit"),
+        (f"commit: {'a' * 40}\nbenchmarks: []\n", "expected a list"),
+        (f"commit: {'a' * 40}\nbenchmarks: [core.CoreLatency.track_p95]\n", "time_method"),
+        (f"commit: {'a' * 40}\n", "expected the keys"),
+    ):
+        path.write_text(text)
+        with pytest.raises(reference.ReferenceError, match=says):
+            reference.load(path)
+
+
+def test_a_reference_track_is_the_paired_ratio_to_the_reference(
+    repo_checkout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit under test is the reference itself here: a ratio near 1, from real pairs."""
+    import sys
+
+    from csbench.commits.checkout import build_reference
+    from csbench.commits.config import configured_repo
+
+    repo_checkout("2307c8d")  # skips without a repository
+    ref = reference.load()
+    build_reference(str(configured_repo()), print)  # as csbench run does, into the cache
+    assert ref.built
+    monkeypatch.setenv("CSBENCH_TARGET", str(ref.tree))
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1]))
+    sys.modules.pop("benchmarks.reference", None)
+    from benchmarks import reference as tracks
+
+    monkeypatch.setattr(tracks, "PAIRS", 2)
+    monkeypatch.setattr(tracks, "ROUNDS", 3)
+    bench = tracks.Reference()
+    bench.setup("wal.WalTime.time_txn_commit")
+    ratio = bench.track_ratio("wal.WalTime.time_txn_commit")
+    assert 0.5 < ratio < 2.0
+    monkeypatch.setenv("CSBENCH_NO_REFERENCE", "1")
+    with pytest.raises(NotImplementedError, match="CSBENCH_NO_REFERENCE"):
+        bench.setup("wal.WalTime.time_txn_commit")

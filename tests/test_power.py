@@ -4,11 +4,14 @@ asked fraction of its time, run by the pinned Bun on a small class."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from csbench.cli.guard import power_areas
+from csbench.guard import paired, power
 from csbench.guard.power import PowerError, slow_down
 
 CLASS = """
@@ -69,3 +72,53 @@ def test_a_missing_or_ambiguous_method_is_refused() -> None:
         slow_down(CLASS, "missing", 0.1)
     with pytest.raises(PowerError, match="found 2"):
         slow_down(CLASS + CLASS, "spin", 0.1)
+
+
+MULTILINE = """
+export class Engine {
+  async run(
+    id: string,
+    params: Record<string, number>,
+    ...rest: Array<(x: number, y: number) => void>
+  ): Promise<string> {
+    return `${id}:${Object.keys(params).length}:${rest.length}`;
+  }
+}
+"""
+
+
+def test_a_multiline_generic_signature_passes_each_argument_on() -> None:
+    assert power.top_level("a: Record<string, any>, f: (x: T, y) => void, b?: V") == [
+        "a: Record<string, any>",
+        " f: (x: T, y) => void",
+        " b?: V",
+    ]
+    assert [power.argument(p) for p in (" b?: V", "c = 5", " ...rest: T[]")] == [
+        "b", "c", "...rest"
+    ]  # fmt: skip
+    slowed = slow_down(MULTILINE, "run", 0.1)
+    assert "await this.__csbenchSlowed_run(id, params, ...rest);" in slowed
+
+
+def test_slow_and_aa_trials_are_spread_over_the_run() -> None:
+    assert power.interleaved(2, 2) == ["slow", "aa", "slow", "aa"]
+    order = power.interleaved(5, 10)
+    assert order.count("slow") == 5 and order.count("aa") == 10
+    assert order[:4] == ["aa", "slow", "aa", "aa"] and order[-2:] == ["slow", "aa"]
+
+
+def test_the_cli_knows_every_area() -> None:
+    assert sorted(power_areas()) == sorted(power.AREAS)
+
+
+@pytest.mark.parametrize("area", sorted(power.AREAS))
+def test_each_areas_method_is_found_once_at_a_full_commit(repo_checkout, area: str) -> None:
+    """The method exists once in its file at 2307c8d, and its area's selection holds the
+    benchmarks it slows and at least one control, all defined by the suite."""
+    tree = repo_checkout("2307c8d")
+    spec = power.AREAS[area]
+    source = tree / power.source_file(tree, spec.sources)
+    assert f"__csbenchSlowed_{spec.method}" in slow_down(source.read_text(), spec.method, 0.1)
+    chosen = paired.select(list(spec.bench))
+    slowed = [c.name for c in chosen if re.search(spec.slowed, c.name)]
+    assert slowed and len(slowed) < len(chosen), (area, [c.name for c in chosen])

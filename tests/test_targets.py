@@ -295,3 +295,17 @@ def test_a_bad_results_file_is_named_and_skipped(tmp_path: Path) -> None:
         assert str(empty) in warnings[0] and str(truncated) in warnings[1]
     newest = csbench("targets", "--results", str(broken))
     assert newest.returncode == 0 and newest.stderr.count("skipped a bad results file") == 2
+
+
+def test_a_result_of_an_earlier_version_of_its_benchmark_is_left_out(tmp_path) -> None:
+    """The suite's benchmarks.json says core.CoreLatency is at another version now (its
+    percentiles mean something else): the stored values are not judged as if they were
+    the new ones."""
+    copy = tmp_path / "results"
+    shutil.copytree(FIXTURE_RESULTS, copy)
+    meta = json.loads((copy / "benchmarks.json").read_text())
+    meta["core.CoreLatency.track_p95"]["version"] = "core-latency-99"
+    (copy / "benchmarks.json").write_text(json.dumps(meta))
+    verdict = evaluate(target(), load_commit_results(copy))
+    assert verdict.not_run, verdict
+    assert evaluate(target(), load_commit_results(FIXTURE_RESULTS)).value is not None

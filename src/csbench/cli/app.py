@@ -16,7 +16,7 @@ from csbench.measure.errors import UsageError
 FAMILIES = (measure, history, guard, observe)
 PASSTHROUGH = ("run", "asv")  # their unknown arguments go to asv
 # Commands that share .asv/env and fixed-name files: one at a time per checkout (cli.lock).
-HEAVY = ("run", "ci", "calibrate", "power", "builds")
+HEAVY = ("run", "ci", "calibrate", "power", "builds", "triage", "publish")
 ASV_HEAVY = (["run"], ["continuous"], ["dev"])
 
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in HEAVY:
         sub.choices[name].add_argument(
             "--wait", action="store_true",
-            help="if another run, ci, calibrate, power or builds holds this checkout, wait",
+            help="if another heavy command (run, ci, calibrate, ...) holds this checkout, wait",
         )  # fmt: skip
     parser.set_defaults(handlers=handlers)
     return parser

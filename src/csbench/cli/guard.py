@@ -4,6 +4,7 @@ noise that sets its thresholds, and its measured detection power."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from csbench.cli.argtypes import non_negative_float, positive_float, positive_int, probability
@@ -32,7 +33,7 @@ def _cmd_ci(args: argparse.Namespace) -> int:
     with procs.temp_dir("ci") as work:
         result = ci.ci(
             repo, base, head, machine, args.bench, thresholds, Path(work), log,
-            paired_settings=_paired_settings(args),
+            paired_settings=_paired_settings(args, thresholds),
         )  # fmt: skip
     text = ci.markdown(result, args.site_url)
     print(text)
@@ -41,27 +42,45 @@ def _cmd_ci(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _paired_settings(args: argparse.Namespace) -> paired.Settings | None:
+def _paired_settings(
+    args: argparse.Namespace, thresholds: calibration.Thresholds | None = None
+) -> paired.Settings | None:
+    """The --paired options, with the per-benchmark thresholds of the machine's paired
+    calibration when it was measured with the same pairs, rounds and clock."""
     if not args.paired:
         return None
-    return paired.Settings(
+    settings = paired.Settings(
         args.pairs, args.rounds, args.paired_threshold, args.alpha, args.paired_clock
     )
+    cal = thresholds.paired if thresholds else None
+    if cal is None and args.command != "calibrate":
+        log(f"csbench: no paired calibration (csbench calibrate --paired): "
+            f"{settings.threshold:.0%} for every paired benchmark")  # fmt: skip
+        return settings
+    if cal is None:
+        return settings
+    used = {"pairs": settings.pairs, "rounds": settings.rounds, "clock": settings.clock}
+    if cal.settings != used:
+        log(f"csbench: the paired calibration was measured with {cal.settings}, not {used}: "
+            f"{settings.threshold:.0%} for every paired benchmark")  # fmt: skip
+        return settings
+    return replace(settings, calibrated=dict(cal.thresholds))
 
 
-def _add_paired_options(parser: argparse.ArgumentParser) -> None:
+PAIRED_HELP = "judge every time_ benchmark by paired A/B runs (csbench.guard.paired)"
+
+
+def _add_paired_options(parser: argparse.ArgumentParser, paired_help: str = PAIRED_HELP) -> None:
     d = paired.Settings()
-    parser.add_argument(
-        "--paired", action="store_true",
-        help="judge the core ops (core.Core.time_op) by paired A/B runs (csbench.guard.paired)",
-    )  # fmt: skip
+    parser.add_argument("--paired", action="store_true", help=paired_help)
     parser.add_argument("--pairs", type=positive_int, default=d.pairs, help=f"(default {d.pairs})")
     parser.add_argument(
         "--rounds", type=positive_int, default=d.rounds, help=f"(default {d.rounds})"
     )
     parser.add_argument(
         "--paired-threshold", type=non_negative_float, default=d.threshold,
-        help=f"smallest change flagged by --paired (default {d.threshold})",
+        help=f"--paired threshold of a benchmark without a paired calibration "
+        f"(default {d.threshold})",
     )  # fmt: skip
     parser.add_argument(
         "--alpha", type=probability, default=d.alpha, help=f"sign test level (default {d.alpha})"
@@ -81,6 +100,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     git.resolve(repo, args.commit)
     ensure_tools()
     machine = asvconf.ensure_machine(args.machine)
+    if args.paired:
+        return _calibrate_paired(args, repo, machine)
     try:
         thresholds = ci.calibrate_machine(repo, args.commit, machine, args.runs, args.bench, log)
         assert thresholds is not None  # allow_empty is off
@@ -90,8 +111,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     thresholds.hardware = hardware.this_host()
     path = Path(args.output) if args.output else calibration.thresholds_file(machine)
     try:  # a finished calibration (up to an hour of runs) is always written somewhere
-        merging = args.merge and path.is_file()
-        saved = calibrate.merge(calibration.read(path), thresholds) if merging else thresholds
+        old = calibration.read(path) if path.is_file() else None
+        saved = calibrate.merge(old, thresholds) if args.merge and old else thresholds
+        if old and saved is thresholds:  # the paired calibration is another measurement
+            thresholds.paired = old.paired
         calibration.save(saved, path)
     except (ValueError, OSError, calibration.ThresholdsFileError) as exc:
         aside = calibration.save_aside(thresholds, path)
@@ -113,6 +136,39 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate_paired(args: argparse.Namespace, repo: str, machine: str) -> int:
+    """``calibrate --paired``: paired A/A into the machine's thresholds file (its asv
+    calibration kept)."""
+    from csbench.guard import calibrate, ci
+
+    settings = _paired_settings(args)
+    assert settings is not None
+    path = Path(args.output) if args.output else calibration.thresholds_file(machine)
+    with procs.temp_dir("calibrate") as work:
+        try:
+            cal = ci.calibrate_paired(
+                repo, args.commit, args.runs, args.bench, settings, Path(work), log
+            )
+        except ci.InfrastructureError as exc:
+            log(f"csbench calibrate: {exc}")
+            return 3
+    here = hardware.this_host()
+    fresh = calibration.Thresholds(machine, cal.commit, 0, cal.created, hardware=here)
+    try:
+        saved = calibration.read(path) if path.is_file() else fresh
+        saved.paired = calibrate.merge_paired(saved.paired, cal)
+        calibration.save(saved, path)
+    except (OSError, calibration.ThresholdsFileError) as exc:
+        fresh.paired = cal
+        aside = calibration.save_aside(fresh, path)
+        why = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        log(f"csbench calibrate: {why}; this calibration is in {aside}")
+        return 2
+    print(f"{len(cal.spread)} benchmarks calibrated paired over {cal.runs} runs -> {path}")
+    print(calibration.render_paired(saved.paired))
+    return 0
+
+
 def _cmd_thresholds(args: argparse.Namespace) -> int:
 
     machine = args.machine or hardware.default_name(hardware.this_host())
@@ -122,6 +178,8 @@ def _cmd_thresholds(args: argparse.Namespace) -> int:
         log(f"csbench thresholds: {path} does not exist (csbench calibrate --machine {machine})")
         return 2
     print(calibration.render_families(thresholds, path))
+    if thresholds.paired:
+        print(calibration.render_paired(thresholds.paired))
     return 0
 
 
@@ -131,19 +189,82 @@ def _cmd_power(args: argparse.Namespace) -> int:
 
     ensure_tools()
     machine = asvconf.ensure_machine(args.machine)
-    package = Path(args.package) if args.package else npm_collection_store()
+    preset = power.AREAS[args.area]
+    slowdown = power.Slowdown(
+        (args.source,) if args.source else preset.sources,
+        args.method or preset.method,
+        args.slowed or preset.slowed,
+        tuple(args.bench) or preset.bench,
+    )
+    settings = _paired_settings(args, calibration.load(machine))
     with procs.temp_dir("power") as work:
         try:
+            if args.commit:
+                repo = checked_repo(args.repo)
+                package = Path(work) / "tree"
+                package.mkdir()
+                git.archive_into(repo, git.resolve(repo, args.commit), package)
+            else:
+                package = Path(args.package) if args.package else npm_collection_store()
             report = power.measure_power(
-                package, Path(work), machine, args.method, args.fraction, args.trials,
-                args.calibration_runs, args.bench or None, args.slowed, log,
-                _paired_settings(args),
+                package, Path(work), machine, slowdown, args.fraction, args.trials,
+                args.aa_trials, args.calibration_runs, log, settings,
             )  # fmt: skip
         except (power.PowerError, ci.InfrastructureError) as exc:
             log(f"csbench power: {exc}")
             return 3
     print(report.to_json() if args.json else report.render())
     return 0 if report.ok else 1
+
+
+def run_triage(
+    repo: str, html_dir: Path, results_dir: Path, machine: str, args: argparse.Namespace
+) -> list:
+    """Triage the steps of ``machine`` in ``html_dir``'s regressions list into the results'
+    triage file; returns the verdicts (csbench.guard.triage)."""
+    from csbench.guard import triage
+    from csbench.measure.bun import ensure_tools
+    from csbench.observe import triaged
+
+    ensure_tools()
+    settings = _paired_settings(args, calibration.load(machine))
+    assert settings is not None
+    steps = [s for s in triaged.listed(html_dir) if s.machine == machine]
+    store = triaged.store_path(results_dir, machine)
+    log(f"csbench triage: {len(steps)} steps listed for {machine}; verdicts in {store}")
+    return triage.triage(repo, steps, settings, store, log=log, force=args.force)
+
+
+def _cmd_triage(args: argparse.Namespace) -> int:
+    from csbench.measure.paths import project_root, work_dir
+    from csbench.observe import tables, triaged
+
+    repo = checked_repo(args.repo)
+    machine = asvconf.ensure_machine(args.machine)
+    html_dir = Path(args.html) if args.html else work_dir() / "html"
+    results_dir = Path(args.results) if args.results else project_root() / "results"
+    try:
+        verdicts = run_triage(repo, html_dir, results_dir, machine, args)
+    except triaged.TriageError as exc:
+        log(f"csbench triage: {exc}")
+        return 2
+    print(triaged.summary(verdicts))
+    rows = [(v.name, v.head[:8], v.base[:8], v.verdict,
+             "-" if v.listed_ratio is None else f"{v.listed_ratio:.3f}",
+             "-" if v.ratio is None else f"{v.ratio:.3f}",
+             "-" if v.p is None else f"{v.p:.3g}") for v in verdicts]  # fmt: skip
+    header = ("listed regression", "head", "base", "verdict", "history", "paired", "p")
+    print(
+        tables.render(
+            header, rows, align=("left", "left", "left", "left", "right", "right", "right")
+        )
+    )
+    return 0
+
+
+def power_areas() -> list[str]:
+    """The areas ``csbench power --area`` knows, without importing the guard at start-up."""
+    return ["core", "auth", "wal", "realtime", "files", "computed", "functions"]
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
@@ -172,32 +293,61 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         action="store_true",
         help="replace only the measured benchmarks' figures in the existing file (same commit)",
     )
+    _add_paired_options(
+        cal, "paired A/A of every time_ benchmark (--bench: those it selects): the thresholds "
+        "of ci --paired, merged into the file's paired section",
+    )  # fmt: skip
     thr = sub.add_parser("thresholds", help="the calibrated thresholds per family, from the file")
     thr.add_argument("--machine", help="asv machine name (default: from the hardware)")
     pwr = sub.add_parser(
         "power", help="detection power: does ci flag an injected slowdown, and not A/A?"
     )
-    pwr.add_argument("--package", help="Collection Store package (default: the npm one)")
-    pwr.add_argument("--method", default="findBy", help="the method slowed (default findBy)")
+    pwr.add_argument(
+        "--area", choices=sorted(power_areas()), default="core",
+        help="the area whose method is slowed (csbench.guard.power.AREAS; default core)",
+    )  # fmt: skip
+    where = pwr.add_mutually_exclusive_group()
+    where.add_argument("--package", help="Collection Store tree (default: the npm package)")
+    where.add_argument("--commit", help="a commit of the repository instead of the npm package")
+    pwr.add_argument("--repo", help="repository of --commit (else $CSBENCH_REPO or the config)")
+    pwr.add_argument("--method", help="the method slowed (default: the area's)")
+    pwr.add_argument("--source", help="the file that defines it (default: the area's)")
     pwr.add_argument(
         "--fraction", type=positive_float, default=0.10, help="slowdown (default 0.10)"
     )
+    pwr.add_argument("--trials", type=positive_int, default=3, help="slow ci runs (default 3)")
     pwr.add_argument(
-        "--trials", type=positive_int, default=3, help="A/A and slow ci runs (default 3)"
+        "--aa-trials", type=positive_int, help="A/A ci runs (default: as many as --trials)"
     )
     pwr.add_argument("--calibration-runs", type=positive_int, default=3, help="(default 3)")
     pwr.add_argument(
-        "--bench", action="append", default=[], help="asv --bench regex (default: power.BENCH)"
+        "--bench", action="append", default=[], help="asv --bench regex (default: the area's)"
     )
-    pwr.add_argument(
-        "--slowed", default="find_by_indexed", help="regex of the benchmarks that must be flagged"
-    )
+    pwr.add_argument("--slowed", help="regex of the benchmarks that must be flagged")
     pwr.add_argument("--machine", help="asv machine name (default: from the hardware)")
     pwr.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_paired_options(pwr)
+    tri = sub.add_parser(
+        "triage", help="measure again, paired, every regression asv's history lists"
+    )
+    tri.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
+    tri.add_argument("--machine", help="asv machine name (default: from the hardware)")
+    tri.add_argument("--html", help="the published site with asv's list (default: .asv/html)")
+    tri.add_argument("--results", help="results directory of the triage file (default: results/)")
+    add_triage_options(tri)
     return {
         "ci": _cmd_ci,
         "calibrate": _cmd_calibrate,
         "thresholds": _cmd_thresholds,
         "power": _cmd_power,
+        "triage": _cmd_triage,
     }
+
+
+def add_triage_options(parser: argparse.ArgumentParser) -> None:
+    """--force and the paired options (csbench triage and csbench publish)."""
+    parser.add_argument(
+        "--force", action="store_true", help="measure again the steps already triaged"
+    )
+    _add_paired_options(parser, argparse.SUPPRESS)
+    parser.set_defaults(paired=True)

@@ -10,11 +10,14 @@ from pathlib import Path
 
 from csbench.cli.argtypes import positive_int
 from csbench.cli.common import Handler, checked_repo, log
+from csbench.cli.guard import add_triage_options
 from csbench.commits import asvconf, git
+from csbench.commits.checkout import build_reference
 from csbench.commits.config import configured_repo
 from csbench.measure import procs
 from csbench.measure.errors import UsageError
 from csbench.measure.paths import project_root, work_dir
+from csbench.observe.triaged import TRIAGE_DIR
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -27,6 +30,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     results = Path(args.results).resolve() if args.results else project_root() / "results"
     machine = asvconf.ensure_machine(args.machine, [results])
     ensure_tools()
+    if repo:
+        build_reference(repo, log)
     config = asvconf.derived_config(repo, results_dir=str(results))
     fresh = not (results / machine).exists()
     # Commit after commit (asv interleaves rounds across commits by default): each commit's
@@ -89,14 +94,16 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     html_dir = Path(args.html) if args.html else work_dir() / "html"
     with procs.temp_dir("publish") as scratch:
         bad = stored.bad_files(results)
+        view = results
         if bad:  # asv would read them too: publish the others
             view = Path(scratch) / "results"
             stored.readable_copy(results, view, bad)
-            results = view
-        return _publish(args, results, html_dir)
+        return _publish(args, view, html_dir, results)
 
 
-def _publish(args: argparse.Namespace, results: Path, html_dir: Path) -> int:
+def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Path) -> int:
+    """asv publish of ``results`` (a view of ``stored`` without its bad files), then the
+    triage of its listed regressions into ``stored`` (unless --no-triage), then the pages."""
     from csbench.observe import site
     from csbench.observe import targets as tg
 
@@ -113,6 +120,10 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path) -> int:
     proc = asvconf.asv(["publish"], config)
     if proc.returncode != 0:
         return proc.returncode
+    if not args.no_triage:
+        _triage(args, html_dir, stored)
+        if stored != results:  # the view the pages read
+            shutil.copytree(stored / TRIAGE_DIR, results / TRIAGE_DIR, dirs_exist_ok=True)
     try:
         site.finish(html_dir, results)
     except site.SiteError as exc:
@@ -132,6 +143,24 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path) -> int:
         print(f"csbench publish: {len(pages)} pages checked offline, screenshot {args.check}")
         return 1 if bad else 0
     return 0
+
+
+def _triage(args: argparse.Namespace, html_dir: Path, results: Path) -> None:
+    """csbench triage of this host's listed steps (skipped, in one line, without a
+    repository or a list)."""
+    from csbench.cli.guard import run_triage
+    from csbench.observe import triaged
+
+    repo = configured_repo(args.repo)
+    if not repo:
+        log("csbench publish: no repository configured: listed regressions not triaged")
+        return
+    try:
+        verdicts = run_triage(repo, html_dir, results, asvconf.ensure_machine(None), args)
+    except triaged.TriageError as exc:
+        log(f"csbench publish: not triaged: {exc}")
+        return
+    log(f"csbench publish: triage: {triaged.summary(verdicts)}")
 
 
 def _cmd_builds(args: argparse.Namespace) -> int:
@@ -184,6 +213,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         help="then load the site in headless Chromium, "
         "network off, and save a screenshot of the targets page",
     )
+    pub.add_argument(
+        "--no-triage", action="store_true",
+        help="do not measure again the listed regressions (csbench triage)",
+    )  # fmt: skip
+    add_triage_options(pub)
     bld = sub.add_parser("builds", help="try to build every first-parent commit; the report")
     bld.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
     bld.add_argument("--branch", action="append", help="branches (default: the config's)")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from csbench.cli.argtypes import positive_float
+from csbench.cli.argtypes import positive_float, positive_int
 from csbench.cli.common import Handler
 from csbench.commits.config import configured_repo
 from csbench.measure.errors import UsageError
@@ -63,6 +63,22 @@ def _cmd_machine(args: argparse.Namespace) -> int:
         return 2
     print(report.to_json() if args.json else machine.render(report))
     return 0
+
+
+def _cmd_crosscheck(args: argparse.Namespace) -> int:
+    from csbench.measure.bridge import DriverError
+    from csbench.measure.build import BuildError
+    from csbench.observe import crosscheck
+
+    try:
+        target = _load_target(args)
+        checks = crosscheck.crosscheck(target, args.runs)
+    except (BuildError, ValueError, DriverError) as exc:
+        tail = getattr(exc, "stderr_tail", "")
+        print(f"csbench crosscheck: {exc}" + (f"\n{tail}" if tail else ""), file=sys.stderr)
+        return 2
+    print(crosscheck.to_json(checks) if args.json else crosscheck.render(checks))
+    return 0 if all(c.agrees for c in checks) else 1
 
 
 def _load_target(args: argparse.Namespace) -> Path:
@@ -216,4 +232,16 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     ld.add_argument("--json", action="store_true", help="print the report as JSON")
     ld.add_argument("--quiet", action="store_true", help="no progress line")
     ld.add_argument("--strict", action="store_true", help="exit 1 when a criterion fails")
-    return {"setup": _cmd_setup, "probe": _cmd_probe, "machine": _cmd_machine, "load": _cmd_load}
+    cc = sub.add_parser(
+        "crosscheck", help="the suite's p50/p95/p99 beside a plain Bun loop over the same ops"
+    )
+    where = cc.add_mutually_exclusive_group()
+    where.add_argument("--commit", help="build and measure this commit of the repository")
+    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
+    cc.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    cc.add_argument("--runs", type=positive_int, default=3, help="rounds of both (default 3)")
+    cc.add_argument("--json", action="store_true", help="print the figures as JSON")
+    return {
+        "setup": _cmd_setup, "probe": _cmd_probe, "machine": _cmd_machine, "load": _cmd_load,
+        "crosscheck": _cmd_crosscheck,
+    }  # fmt: skip

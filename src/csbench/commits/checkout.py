@@ -8,19 +8,21 @@ a repaired mirror apply) into the cache, built there as asv's build step does
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from csbench.commits import git
-from csbench.measure import atomic
+from csbench.measure import atomic, reference
 from csbench.measure.build import BUILD_INFO, BuildError, install_dependencies
-from csbench.measure.paths import cache_dir
+from csbench.measure.errors import UsageError
+from csbench.measure.paths import checkouts_dir
 
 
 def built_commit(repo: str, rev: str, root: Path | None = None) -> Path:
     """The built tree of ``rev`` under ``root`` (default <cache>/checkouts), made if missing."""
     commit = git.resolve(repo, rev)
-    root = root or cache_dir() / "checkouts"
+    root = root or checkouts_dir()
     final = root / commit
     if (final / BUILD_INFO).is_file():
         return final
@@ -41,3 +43,15 @@ def built_commit(repo: str, rev: str, root: Path | None = None) -> Path:
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
     return final
+
+
+def build_reference(repo: str, log: Callable[[str], None]) -> None:
+    """Build the reference of the ratio tracks (benchmarks/reference.yaml) unless built; a
+    repository without it, or a failed build, is one line (those tracks are then skipped)."""
+    try:
+        ref = reference.load()
+        if not ref.built:
+            log(f"csbench: building the reference {ref.commit[:8]} (benchmarks/reference.yaml)")
+            built_commit(repo, ref.commit)
+    except (UsageError, BuildError) as exc:
+        log(f"csbench: reference not built, its ratio tracks are skipped: {exc}")

@@ -17,6 +17,7 @@ import { functionsLoadOps } from "./load_functions";
 import { availableLoadOps, registerLoadOps } from "./load_ops";
 import { type Library, loadLibrary } from "./library";
 import { machineAdapter } from "./machine";
+import { plainLoop } from "./plain";
 import { availableOps, detectAreaCapabilities, registerAdapter, runBatch } from "./ops";
 import {
   type Args, type Request, parseRequest, redirectConsoleToStderr, replyError, replyOk, replyProgress, stdinLines, usage,
@@ -105,6 +106,8 @@ async function handle(req: Request): Promise<unknown> {
       return runBatch(library(), datasets, req.args);
     case "load_run":
       return runLoad(library(), datasets, req.args, (progress) => replyProgress(req.id, progress));
+    case "plain":
+      return plainLoop(datasets, req.args);
     case "hist_selftest":
       return selftest(req.args);
     case "close":

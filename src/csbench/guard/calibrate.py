@@ -14,14 +14,24 @@ history is untouched). Per benchmark it keeps two figures:
 A factor is 1 + max(MIN_THRESHOLD, SAFETY x noise): a change must be clearly larger than
 what identical code produced on this machine. The file (benchmarks/thresholds/<machine>.json)
 is read and written by csbench.observe.calibration.
+
+``csbench calibrate --paired`` measures one tree against itself by csbench.guard.paired,
+``runs`` times as ``ci --paired`` measures, and keeps per benchmark the *spread* of its case
+ratio (the median of ``pairs`` pair ratios): sqrt(sigma^2 + bias^2), with sigma the
+standard error of a median of ``pairs`` pair ratios (1.2533 x the pair ratios' robust
+standard deviation, 1.4826 x MAD, / sqrt(pairs)) and bias the median pair ratio's distance
+from 1. The benchmark's paired threshold is max(settings.MIN_THRESHOLD, settings.SAFETY x
+spread).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 
-from csbench.observe.calibration import Thresholds, default_factor
+from csbench.guard import settings
+from csbench.observe.calibration import PairedCalibration, Thresholds, default_factor
 from csbench.observe.results import Sample
 
 SAFETY = 1.5  # a threshold is this many times the A/A spread ...
@@ -70,7 +80,7 @@ def thresholds(machine: str, commit: str, pairs: list[Pair]) -> Thresholds:
         machine=machine,
         commit=commit,
         runs=len(pairs),
-        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        created=now(),
         noise={n: round(s, 4) for n, s in spread.items()},
         factors=factors,
         default_factor=default_factor(factors),
@@ -111,4 +121,55 @@ def merge(old: Thresholds, new: Thresholds) -> Thresholds:
         values=updated(old.values, new.values),
         runs_by_benchmark=runs_by,
         hardware=new.hardware or old.hardware,
+        paired=new.paired or old.paired,
     )
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def paired_spread(ratios: list[float], pairs: int) -> float:
+    """The spread of a case ratio (the median of ``pairs`` pair ratios) from A/A pair
+    ``ratios``: sqrt(standard error^2 + bias^2)."""
+    center = statistics.median(ratios)
+    mad = statistics.median(abs(r - center) for r in ratios)
+    sigma = 1.2533 * 1.4826 * mad / math.sqrt(pairs)
+    return math.hypot(sigma, center - 1.0)
+
+
+def paired_threshold(spread: float) -> float:
+    return max(settings.MIN_THRESHOLD, settings.SAFETY * spread)
+
+
+def paired_calibration(
+    commit: str, runs: int, used: settings.Settings, ratios: dict[str, list[float]]
+) -> PairedCalibration:
+    """The calibration of every benchmark (display name) from its A/A pair ``ratios``
+    (every pair of every run)."""
+    spread = {n: paired_spread(r, used.pairs) for n, r in ratios.items() if r}
+    return PairedCalibration(
+        commit=commit,
+        created=now(),
+        runs=runs,
+        settings={"pairs": used.pairs, "rounds": used.rounds, "clock": used.clock},
+        spread={n: round(s, 5) for n, s in spread.items()},
+        thresholds={n: round(paired_threshold(s), 4) for n, s in spread.items()},
+        ratios={n: [round(x, 5) for x in r] for n, r in ratios.items() if r},
+    )
+
+
+def merge_paired(old: PairedCalibration | None, new: PairedCalibration) -> PairedCalibration:
+    """``new`` over ``old``: the benchmarks ``new`` measured replaced, the others kept when
+    both were measured alike (commit, runs, settings); otherwise ``new`` alone."""
+    if old is None or (old.commit, old.runs, old.settings) != (new.commit, new.runs, new.settings):
+        return new
+
+    def updated(a: dict, b: dict) -> dict:
+        return {**{k: v for k, v in a.items() if k not in new.spread}, **b}
+
+    return PairedCalibration(
+        new.commit, new.created, new.runs, new.settings,
+        updated(old.spread, new.spread), updated(old.thresholds, new.thresholds),
+        updated(old.ratios, new.ratios),
+    )  # fmt: skip

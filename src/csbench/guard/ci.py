@@ -12,6 +12,7 @@ failed at HEAD; 3 a build or infrastructure error. The highest applicable code w
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from asv.util import human_value
 
 from csbench.commits import asvconf, git
-from csbench.commits.checkout import built_commit
+from csbench.commits.checkout import build_reference, built_commit
 from csbench.commits.twin import make_twin
 from csbench.guard import calibrate, compare, paired
 from csbench.measure import procs
@@ -68,9 +69,11 @@ def run_asv_into(
     bench: list[str],
     log: Callable[[str], None] = print,
     allow_empty: bool = False,
+    reference: bool = False,
 ) -> Path | None:
     """asv run of ``commits`` (full hashes) into ``work``/results; returns that directory,
-    or None when ``allow_empty`` and ``bench`` selects no benchmark.
+    or None when ``allow_empty`` and ``bench`` selects no benchmark. The reference ratio
+    tracks (benchmarks/reference.py) are skipped unless ``reference``.
 
     asv exits 2 when a benchmark failed, which is a result, not an infrastructure error."""
     config = asvconf.derived_config(
@@ -88,7 +91,8 @@ def run_asv_into(
     args += [a for b in bench for a in ("--bench", b)]
     log(f"csbench: asv {' '.join(args)}")
     try:
-        proc = asvconf.asv(args, config, capture=True)
+        env = None if reference else {**os.environ, "CSBENCH_NO_REFERENCE": "1"}
+        proc = asvconf.asv(args, config, env=env, capture=True)
     finally:
         config.unlink(missing_ok=True)
     if (
@@ -131,8 +135,8 @@ def ci(
     removes) and compare them; a commit's fault is in the result, never raised. The
     pre-built trees go to ``builds`` (default ``work``/builds), where they are reused.
 
-    With ``paired_settings`` the core ops (core.Core.time_op) are measured and judged by
-    csbench.guard.paired on those trees, and asv runs the rest."""
+    With ``paired_settings`` every ``time_`` benchmark is measured and judged by
+    csbench.guard.paired on those trees, and asv runs the rest (tracks and load)."""
     result = CiResult(base=base_rev, head=head_rev, machine=machine, paired=paired_settings)
     try:
         base, head = git.resolve(repo, base_rev), git.resolve(repo, head_rev)
@@ -143,12 +147,13 @@ def ci(
             trees.append(built_commit(repo, commit, root=builds or work / "builds"))
         asv_bench = bench
         if paired_settings is not None:
-            cases = paired.select(bench)
+            every = paired.all_cases()
+            cases = paired.select(bench, every)
             measured = paired.measure(trees[0], trees[1], cases, paired_settings, log)
             result.changes = [m.change(paired_settings) for m in measured]
             result.paired_count = len(cases)
-            result.units.update({compare.benchmark_of(c.name): "seconds" for c in cases})
-            asv_bench = paired.asv_patterns(bench)
+            result.units.update({c.benchmark: "seconds" for c in cases})
+            asv_bench = paired.asv_patterns(bench, every)
         results = run_asv_into(
             repo, [base, head], machine, work, asv_bench, log, allow_empty=bool(result.changes)
         )
@@ -217,7 +222,7 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
     how = "calibrated per-benchmark factors" if result.calibrated else "uncalibrated factor"
     if result.paired is not None:
         rest = f", {how} for the rest" if len(compared) > result.paired_count else ""
-        how = f"{result.paired.describe()} for the {result.paired_count} core ops{rest}"
+        how = f"{result.paired.describe()} for the {result.paired_count} time benchmarks{rest}"
     elsewhere = {k: len(result.of(k)) for k in ("skipped", "new", "gone") if result.of(k)}
     lines += [
         "",
@@ -276,6 +281,7 @@ def calibrate_machine(
     ``ci``, into throwaway directories, turned into thresholds; None when ``allow_empty``
     and ``bench`` selects no benchmark."""
     pairs: list[calibrate.Pair] = []
+    build_reference(repo, log)  # the history's ratio tracks are calibrated too
     with procs.temp_dir("calibrate") as scratch:
         try:
             twin_repo, commit, twin = make_twin(repo, rev, Path(scratch))
@@ -285,7 +291,7 @@ def calibrate_machine(
             log(f"csbench: calibration run {i + 1} of {runs}: {commit[:8]} and its twin")
             work = Path(scratch) / f"run-{i}"
             results = run_asv_into(
-                str(twin_repo), [commit, twin], machine, work, bench, log, allow_empty
+                str(twin_repo), [commit, twin], machine, work, bench, log, allow_empty, True
             )
             if results is None:
                 return None
@@ -296,3 +302,30 @@ def calibrate_machine(
                 )
             )
     return calibrate.thresholds(machine, commit, pairs)
+
+
+def calibrate_paired(
+    repo: str,
+    rev: str,
+    runs: int,
+    bench: list[str],
+    settings: paired.Settings,
+    builds: Path,
+    log: Callable[[str], None] = print,
+) -> calibration.PairedCalibration:
+    """``runs`` paired A/A measurements of ``rev``'s built tree against itself, of every
+    ``time_`` benchmark ``bench`` selects, as ``ci --paired`` measures."""
+    try:
+        commit = git.resolve(repo, rev)
+        log(f"csbench: building {commit[:8]}")
+        tree = built_commit(repo, commit, root=builds)
+    except (BuildError, UsageError) as exc:
+        raise InfrastructureError(str(exc)) from exc
+    cases = paired.select(bench)
+    ratios: dict[str, list[float]] = {c.name: [] for c in cases}
+    for i in range(runs):
+        log(f"csbench: paired calibration run {i + 1} of {runs}: {commit[:8]} against itself")
+        for m in paired.measure(tree, tree, cases, settings, log):
+            if m.error is None:
+                ratios[m.case.name] += m.ratios
+    return calibrate.paired_calibration(commit, runs, settings, ratios)

@@ -1,174 +1,86 @@
-"""Paired A/B: the core ops of two built trees, measured side by side in time.
+"""Paired A/B: every ``time_`` benchmark of the suite on two built trees, measured side by
+side in time and judged.
 
-Where other tenants share the host's last-level cache, a Bun process's op time shifts
-between levels in stretches of several batches, in CPU time as much as in wall time,
-following the memory latency they leave (`csbench machine` shows it); asv's separate
-processes for BASE and HEAD meet different stretches, so identical code differs between
-them by more than the changes worth catching (docs/figures.md, "Noise and detection
-power"). Here a *pair* is two drivers alive at once, one per tree, pinned to the same CPU
-(where they shift together); after a warm-up, each round runs one batch on
-each, back to back (A B, then B A), and a pair's ratio is the median over rounds of
-head / base batch CPU time per op (or busy time). A case's ratio is the median over
+asv's separate processes for BASE and HEAD meet different stretches of the host's memory
+latency, so identical code differs between them by more than the changes worth catching
+(docs/figures.md, "Noise and detection power"). Here every case is measured in pairs of
+drivers alive at once on one CPU (csbench.measure.pairs); a case's ratio is the median over
 several pairs of fresh processes, alternately started head first.
 
+The cases are asv's own: every parameter combination of every ``time_`` benchmark that
+asv_runner discovers in benchmarks/ (csbench.observe.suite).
+
 A case is a regression when its ratio exceeds 1 + threshold *and* the pairs agree on the
-direction (a one-sided sign test at ``alpha``), an improvement in the mirror case.
+direction (a one-sided sign test at ``alpha``), an improvement in the mirror case. The
+threshold is the benchmark's own, from ``csbench calibrate --paired``
+(Settings.threshold_for), else the settings' default.
 """
 
 from __future__ import annotations
 
-import math
-import os
+import itertools
 import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+
+from asv.commands.compare import unroll_result
 
 from csbench.guard.compare import Change
-from csbench.guard.settings import (
-    MAX_WARMUP_ROUNDS,
-    WARMUP_ROUNDS,
-    WARMUP_S,
-    Settings,
+from csbench.guard.settings import Settings
+from csbench.measure.pairs import (
+    Case,
+    PairRun,
+    SideError,
+    each_side,
+    pinned_cpu,
+    run_pair,
+    sign_test,
 )
-from csbench.measure import coreops, procs
-from csbench.measure.bridge import Batch, Driver, DriverError, Unsupported
+from csbench.observe import suite
+
+__all__ = [
+    "Case",
+    "CaseResult",
+    "PairRun",
+    "Settings",
+    "SideError",
+    "all_cases",
+    "asv_patterns",
+    "each_side",
+    "measure",
+    "pinned_cpu",
+    "run_pair",
+    "select",
+    "sign_test",
+]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Case:
-    op: str
-    dataset: str
-
-    @property
-    def name(self) -> str:
-        """asv's display name of the benchmark this case stands for."""
-        return f"core.Core.time_op('{self.op}', '{self.dataset}')"
-
-
-def all_cases() -> list[Case]:
-    return [Case(op, ds) for ds in coreops.DATASETS for op in coreops.OPS]
+def all_cases(benchmark_dir: Path | None = None) -> list[Case]:
+    """Every parameter combination of every ``time_`` benchmark, in asv's discovery order."""
+    cases = []
+    for bench in suite.discover(benchmark_dir):
+        if bench.type != "time" or not hasattr(bench.func, "__self__"):
+            continue
+        values = list(itertools.product(*bench._params))  # asv_runner's (pinned) param values
+        for name, params in unroll_result(bench.name, bench.params, values):
+            cases.append(Case(name, bench.name, params, type(bench.func.__self__)))
+    return cases
 
 
-def select(bench: Iterable[str]) -> list[Case]:
+def select(bench: Iterable[str], cases: list[Case] | None = None) -> list[Case]:
     """The cases whose asv name one of the ``bench`` regexes finds (all if none given)."""
     patterns = [re.compile(b) for b in bench]
-    return [c for c in all_cases() if not patterns or any(p.search(c.name) for p in patterns)]
+    cases = all_cases() if cases is None else cases
+    return [c for c in cases if not patterns or any(p.search(c.name) for p in patterns)]
 
 
-def asv_patterns(bench: Iterable[str]) -> list[str]:
-    """``bench`` for asv with every paired case left out (asv matches name-with-params)."""
-    return [rf"^(?!core\.Core\.time_op\()(?:.*?(?:{b}))" for b in (list(bench) or ["."])]
-
-
-class SideError(RuntimeError):
-    """A pair failed: ``side`` is "base", "head" or "both" (the other side is always tried),
-    ``unsupported`` when every failure is an op the commit lacks."""
-
-    def __init__(self, errors: dict[str, DriverError]) -> None:
-        self.errors = errors
-        self.unsupported = all(isinstance(e, Unsupported) for e in errors.values())
-        hard = [s for s, e in errors.items() if self.unsupported or not isinstance(e, Unsupported)]
-        self.side = hard[0] if len(hard) == 1 else "both"
-        super().__init__("\n".join(f"{side}: {exc}" for side, exc in errors.items()))
-
-
-@dataclass
-class PairRun:
-    """One pair: per round, the base and head batch means (ns per op) on the busy clock
-    and in CPU time."""
-
-    base_ns: list[float] = field(default_factory=list)
-    head_ns: list[float] = field(default_factory=list)
-    base_cpu_ns: list[float] = field(default_factory=list)
-    head_cpu_ns: list[float] = field(default_factory=list)
-
-    def values(self, side: str, clock: str) -> list[float]:
-        if clock == "cpu":
-            return self.base_cpu_ns if side == "base" else self.head_cpu_ns
-        return self.base_ns if side == "base" else self.head_ns
-
-    def ratio(self, clock: str) -> float:
-        """Median over rounds of head / base."""
-        pairs = zip(self.values("base", clock), self.values("head", clock), strict=True)
-        return statistics.median(h / b for b, h in pairs)
-
-
-T = TypeVar("T")
-
-
-def each_side(order: list[str], action: Callable[[str], T]) -> dict[str, T]:
-    """``action(side)`` for each side in ``order``; a failed side does not stop the other,
-    so the SideError says whether the base, the head or both are at fault."""
-    done: dict[str, T] = {}
-    failed: dict[str, DriverError] = {}
-    for side in order:
-        try:
-            done[side] = action(side)
-        except DriverError as exc:
-            failed[side] = exc
-    if failed:
-        raise SideError(failed)
-    return done
-
-
-def pinned_cpu() -> int:
-    """The CPU both drivers of a pair run on: the last one this process may use.
-
-    A process's op time shifts between levels in stretches; drivers on different CPUs shift
-    independently, on one CPU together, so adjacent batches of a pair meet the same
-    conditions (docs/figures.md, "Op time in stretches")."""
-    return max(os.sched_getaffinity(0))
-
-
-def run_pair(
-    base: Path, head: Path, case: Case, rounds: int, head_first: bool, scratch: Path
-) -> PairRun:
-    """Two fresh drivers, one per tree (started, loaded and run in alternating order):
-    a warm-up, then ``rounds`` measured rounds of one batch per side."""
-    first = ["head", "base"] if head_first else ["base", "head"]
-    trees = {"base": base, "head": head}
-    cpus = {pinned_cpu()}  # one CPU for both: adjacent batches meet the same conditions
-    drivers = {side: Driver(trees[side], cpus=cpus) for side in first}
-    try:
-        handles = each_side(
-            first, lambda s: coreops.prepare(drivers[s], case.op, case.dataset, scratch)
-        )
-
-        def round_(r: int) -> dict[str, Batch]:
-            return each_side(
-                first if r % 2 == 0 else first[::-1],
-                lambda s: drivers[s].run(
-                    case.op, dataset=handles[s], count=coreops.BATCH_COUNT,
-                    budget_ms=coreops.BATCH_BUDGET_MS, seed=r,
-                ),
-            )  # fmt: skip
-
-        warm_ns, warm = dict.fromkeys(drivers, 0), 0
-        while warm < WARMUP_ROUNDS or (
-            warm < MAX_WARMUP_ROUNDS and min(warm_ns.values()) < WARMUP_S * 1e9
-        ):
-            for side, batch in round_(warm).items():
-                warm_ns[side] += batch.busy_ns
-            warm += 1
-        run = PairRun()
-        for r in range(warm, warm + rounds):
-            batches = round_(r)
-            run.base_ns.append(batches["base"].mean_ns)
-            run.head_ns.append(batches["head"].mean_ns)
-            run.base_cpu_ns.append(batches["base"].cpu_mean_ns)
-            run.head_cpu_ns.append(batches["head"].cpu_mean_ns)
-        return run
-    finally:
-        for d in drivers.values():
-            d.close()
-
-
-def sign_test(above: int, n: int) -> float:
-    """One-sided p of at least ``above`` of ``n`` pairs on one side of 1 by chance."""
-    return sum(math.comb(n, k) for k in range(above, n + 1)) / 2**n
+def asv_patterns(bench: Iterable[str], cases: list[Case] | None = None) -> list[str]:
+    """``bench`` for asv with every paired benchmark left out (asv matches name-with-params)."""
+    names = sorted({c.benchmark for c in (all_cases() if cases is None else cases)})
+    paired_names = "|".join(re.escape(n) for n in names)
+    return [rf"^(?!(?:{paired_names})(?:\(|$))(?:.*?(?:{b}))" for b in (list(bench) or ["."])]
 
 
 @dataclass
@@ -209,7 +121,7 @@ class CaseResult:
         return "same"
 
     def change(self, settings: Settings) -> Change:
-        threshold = settings.threshold
+        threshold = settings.threshold_for(self.case.name)
         return Change(
             self.case.name,
             self.kind(threshold, settings.alpha),
@@ -227,20 +139,26 @@ def measure(
     settings: Settings,
     log: Callable[[str], None] = print,
 ) -> list[CaseResult]:
-    """Every case over ``settings.pairs`` pairs of the built trees ``base`` and ``head``.
+    """Every case over ``settings.pairs`` pairs of the built trees ``base`` and ``head``;
+    the cases of one benchmark class share each pair of processes.
 
     A side that fails ends its case (the error says which side); the other cases go on."""
-    results = []
-    with procs.temp_dir("paired") as scratch:
-        for case in cases:
-            result = CaseResult(case, settings.clock)
-            try:
-                for i in range(settings.pairs):
-                    pair = run_pair(base, head, case, settings.rounds, i % 2 == 1, Path(scratch))
-                    result.pairs.append(pair)
-            except SideError as exc:
-                result.error = exc
+    results = {case: CaseResult(case, settings.clock) for case in cases}
+    groups: dict[type, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.cls, []).append(case)
+    for group in groups.values():
+        for i in range(settings.pairs):
+            todo = [c for c in group if results[c].error is None]
+            if not todo:
+                break
+            for case, run in run_pair(base, head, todo, settings.rounds, i % 2 == 1).items():
+                if isinstance(run, SideError):
+                    results[case].error = run
+                else:
+                    results[case].pairs.append(run)
+        for case in group:
+            result = results[case]
             shown = str(result.error).splitlines()[0] if result.error else f"{result.ratio:.3f}"
             log(f"csbench paired: {case.name}: {shown}")
-            results.append(result)
-    return results
+    return [results[c] for c in cases]

@@ -1,12 +1,17 @@
 """Detection power: ``csbench ci`` against a slowdown of known size, and against A/A.
 
-A throwaway repository holds a Collection Store package three times: the original
-(``base``), the same tree again (``same``), and a copy where one method is made
-``fraction`` slower (``slow``): the method keeps its code, and a wrapper times each call
-and then busy-waits ``fraction`` of that time. Thresholds come from ``csbench calibrate``
-on ``base`` (its own A/A runs, not the trials'); each trial then runs ``csbench ci``
-base -> same and same -> slow. Power is the share of trials that flag the slowed
-benchmarks; the false-alarm rate is the share of A/A trials that flag anything.
+A throwaway repository holds a Collection Store tree (the npm package, or a commit of the
+configured repository) three times: the original (``base``), the same tree again
+(``same``), and a copy where one method is made ``fraction`` slower (``slow``): the method
+keeps its code, and a wrapper times each call and then busy-waits ``fraction`` of that
+time. Thresholds come from ``csbench calibrate`` on ``base`` (its own A/A runs, not the
+trials'), or, judged paired, from the machine's paired calibration; each slow trial runs
+``csbench ci`` same -> slow, each A/A trial base -> same. Power is the share of slow trials
+that flag the slowed benchmarks; the false-alarm rate is the share of A/A trials that flag
+anything.
+
+AREAS names, per area, a method that area's benchmarks call, the benchmarks that must
+then be flagged, and a control of the same area (or the harness floor) that must not.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 
 from csbench.commits import git
 from csbench.guard import ci, paired
+from csbench.measure.build import MONOREPO_PACKAGE, BuildError, detect_layout
 from csbench.observe import calibration, tables
 
 SOURCE_FILE = Path("src/async/collection.ts")  # the npm package's collection class
@@ -31,24 +37,112 @@ BENCH = [
     r"core\.Core\.time_op\('find_by_indexed', 'small-10000'\)",
     r"core\.Core\.time_op\('find_by_id', 'small-10000'\)",
 ]
+NOOP = r"^harness\.Floor\.time_noop$"  # a control where an area has none that skips the method
+
+
+@dataclass(frozen=True)
+class Slowdown:
+    """A method to slow, in the first of ``sources`` (under the Collection Store package:
+    the tree, or its packages/collection-store) that exists, and what must be flagged."""
+
+    sources: tuple[str, ...]
+    method: str
+    slowed: str  # regex of the benchmarks that call the method
+    bench: tuple[str, ...]  # the trials' selection: the slowed benchmarks and a control
+
+
+# Methods as of the 2025 layout (e.g. 2307c8d); core also in the npm release's layout.
+AREAS: dict[str, Slowdown] = {
+    "core": Slowdown(
+        ("src/async/collection.ts", "src/core/Collection.ts"), "findBy", SLOWED, tuple(BENCH)
+    ),
+    "auth": Slowdown(
+        ("src/auth/core/TokenManager.ts",), "validateAccessToken", r"'validate_token'",
+        (r"^auth\.AuthTime\.time_op\('(validate_token|token_pair)', 'test'\)",),
+    ),
+    "wal": Slowdown(
+        ("src/core/wal/WALCollection.ts",), "commitTransaction", r"time_txn_commit",
+        (r"^wal\.WalTime\.time_txn_commit$", NOOP),
+    ),
+    "realtime": Slowdown(
+        ("src/subscriptions/core/SubscriptionEngine.ts",), "publishChange", r"time_publish",
+        (r"^realtime\.RealtimeTime\.time_(publish\(100\)|subscribe)",),
+    ),
+    "files": Slowdown(
+        ("src/filestorage/core/FileStorageManager.ts",), "upload", r"time_upload",
+        (r"^files\.FilesTime\.time_\w+\('100KB'\)",),
+    ),
+    "computed": Slowdown(
+        ("src/auth/computed/core/ComputedAttributeEngine.ts",), "computeAttribute",
+        r"compute_cold", (r"^computed\.ComputedTime\.time_op\('(compute_cold|register)'\)",),
+    ),
+    "functions": Slowdown(
+        ("src/auth/functions/core/StoredFunctionEngine.ts",), "executeFunction",
+        r"time_op\('scalar', 'warm'\)",
+        (r"^functions\.FunctionsTime\.time_op\('scalar', 'warm'\)", NOOP),
+    ),
+}  # fmt: skip
+
+
+def source_file(tree: Path, sources: tuple[str, ...]) -> Path:
+    """The first of ``sources`` in ``tree``'s Collection Store package, relative to ``tree``."""
+    package = Path(MONOREPO_PACKAGE) if detect_layout(tree) == "monorepo" else Path()
+    for source in sources:
+        if (tree / package / source).is_file():
+            return package / source
+    raise PowerError(f"{tree}: none of {', '.join(sources)} in its Collection Store package")
 
 
 class PowerError(RuntimeError):
     """The slowdown could not be injected, or the runs could not be made."""
 
 
+def top_level(params: str) -> list[str]:
+    """``params`` split at the commas outside brackets (``Record<string, any>`` is one)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(params):
+        depth += ch in "<([{"
+        depth -= ch in ")]}" or (ch == ">" and params[i - 1 : i] != "=")  # not an arrow
+        if ch == "," and depth == 0:
+            parts.append(params[start:i])
+            start = i + 1
+    return [*parts, params[start:]]
+
+
+def closing(source: str, start: int) -> int | None:
+    """The index of the ``)`` that closes the parenthesis opened just before ``start``."""
+    depth = 1
+    for i in range(start, len(source)):
+        depth += source[i] == "("
+        depth -= source[i] == ")"
+        if depth == 0:
+            return i
+    return None
+
+
+def argument(param: str) -> str:
+    """How a parameter declaration is passed on: ``...rest: T[]`` -> ``...rest``,
+    ``x?: T`` and ``x = 1`` -> ``x``."""
+    m = re.match(r"\s*(\.\.\.)?\s*([A-Za-z_$][\w$]*)", param)
+    if m is None:
+        raise PowerError(f"cannot read the parameter {param.strip()!r}")
+    return (m[1] or "") + m[2]
+
+
 def slow_down(source: str, method: str, fraction: float) -> str:
     """``source`` with the async method ``method`` made ``fraction`` slower per call."""
-    pattern = re.compile(
-        rf"^(?P<indent>[ \t]*)async {re.escape(method)}\((?P<params>[^)]*)\)(?P<ret>[^{{\n]*)\{{$",
-        re.MULTILINE,
-    )
-    found = list(pattern.finditer(source))
+    head = re.compile(rf"^(?P<indent>[ \t]*)async {re.escape(method)}\(", re.MULTILINE)
+    tail = re.compile(r"\)(?P<ret>[^{\n;]*)\{$", re.MULTILINE)  # ): Promise<T> {
+    found = []
+    for m in head.finditer(source):
+        close = closing(source, m.end())
+        t = tail.match(source, close) if close is not None else None
+        if t is not None:
+            found.append((m.start(), m["indent"], source[m.end() : close], t["ret"], t.end()))
     if len(found) != 1:
         raise PowerError(f"expected one 'async {method}(...) {{' line, found {len(found)}")
-    m = found[0]
-    indent, params, ret = m["indent"], m["params"], m["ret"]
-    names = [p.split(":", 1)[0].strip().lstrip(".") for p in params.split(",") if p.strip()]
+    start, indent, params, ret, end = found[0]
+    names = [argument(p) for p in top_level(params) if p.strip()]
     inner = f"__csbenchSlowed_{method}"
     wrapper = (
         f"{indent}async {method}({params}){ret}{{\n"
@@ -61,7 +155,7 @@ def slow_down(source: str, method: str, fraction: float) -> str:
         f"{indent}}}\n\n"
         f"{indent}async {inner}({params}){ret}{{"
     )
-    return source[: m.start()] + wrapper + source[m.end() :]
+    return source[:start] + wrapper + source[end:]
 
 
 def commit_all(repo: Path, message: str) -> str:
@@ -81,15 +175,18 @@ def package_repo(package: Path, parent: Path) -> Path:
 
 
 def power_repo(
-    package: Path, parent: Path, method: str, fraction: float, source_file: Path = SOURCE_FILE
+    package: Path, parent: Path, method: str, fraction: float, sources: tuple[str, ...]
 ) -> tuple[Path, dict[str, str]]:
-    """A git repository under ``parent`` with commits base, same and slow of ``package``."""
+    """A git repository under ``parent`` with commits base, same and slow of ``package``
+    (``method`` slowed in the first of ``sources`` it has)."""
+    try:
+        relative = source_file(package, sources)
+    except BuildError as exc:
+        raise PowerError(str(exc)) from exc
     repo = package_repo(package, parent)
     commits = {"base": commit_all(repo, "original package")}
     commits["same"] = commit_all(repo, "the same again")
-    path = repo / source_file
-    if not path.is_file():
-        raise PowerError(f"{package}: no {source_file}")
+    path = repo / relative
     path.write_text(slow_down(path.read_text(), method, fraction))
     commits["slow"] = commit_all(repo, f"{method} {fraction:.0%} slower")
     return repo, commits
@@ -119,6 +216,7 @@ class PowerReport:
     method: str
     fraction: float
     trials: int
+    aa_trials: int
     thresholds: calibration.Thresholds | None  # None: every benchmark was judged paired
     rows: list[Row]
     errors: list[str] = field(default_factory=list)
@@ -145,8 +243,8 @@ class PowerReport:
             ))  # fmt: skip
         header = ("benchmark", "factor", "A/A flagged", "A/A ratio", "slow flagged", "slow ratio")
         out = [
-            f"{self.method} made {self.fraction:.0%} slower; {self.trials} trials of csbench ci "
-            f"(A/A: base -> same; slow: same -> slow); {'; '.join(how)}",
+            f"{self.method} made {self.fraction:.0%} slower; csbench ci {self.trials} times "
+            f"same -> slow and {self.aa_trials} times A/A base -> same; {'; '.join(how)}",
             tables.render(header, rows, align=("left", *["right"] * 5)),
         ]
         out += [f"error: {e}" for e in self.errors]
@@ -156,29 +254,35 @@ class PowerReport:
     def to_json(self) -> str:
         rows = [r.__dict__ | {"ok": r.ok} for r in self.rows]
         data = {"method": self.method, "fraction": self.fraction, "trials": self.trials,
-                "ok": self.ok, "errors": self.errors, "rows": rows,
+                "aa_trials": self.aa_trials, "ok": self.ok, "errors": self.errors, "rows": rows,
                 "paired": self.paired.__dict__ if self.paired else None}  # fmt: skip
         return json.dumps(data, indent=1)
+
+
+def interleaved(trials: int, aa_trials: int) -> list[str]:
+    """ "slow" and "aa" trials spread evenly over the run, so drift meets both alike."""
+    at = [("slow", (i + 0.5) / trials) for i in range(trials)]
+    at += [("aa", (i + 0.5) / aa_trials) for i in range(aa_trials)]
+    return [kind for kind, _ in sorted(at, key=lambda kv: kv[1])]
 
 
 def measure_power(
     package: Path,
     work: Path,
     machine: str,
-    method: str = METHOD,
+    slowdown: Slowdown = AREAS["core"],
     fraction: float = 0.10,
     trials: int = 3,
+    aa_trials: int | None = None,
     calibration_runs: int = 3,
-    bench: list[str] | None = None,
-    slowed: str = SLOWED,
     log: Callable[[str], None] = print,
     paired_settings: paired.Settings | None = None,
 ) -> PowerReport:
-    """Calibrate on base, then ``trials`` pairs of ci runs (A/A and slow). With
-    ``paired_settings`` the core ops are judged paired; when ``bench`` selects nothing
-    else there is nothing to calibrate."""
-    bench = bench or BENCH
-    repo, commits = power_repo(package, work, method, fraction)
+    """Calibrate on base (unless every selected benchmark is judged paired), then
+    ``trials`` slow and ``aa_trials`` (default ``trials``) A/A runs of ci, alternating."""
+    aa_trials = trials if aa_trials is None else aa_trials
+    bench = list(slowdown.bench)
+    repo, commits = power_repo(package, work, slowdown.method, fraction, slowdown.sources)
     thresholds = ci.calibrate_machine(
         str(repo), commits["base"], machine, calibration_runs,
         paired.asv_patterns(bench) if paired_settings else bench, log,
@@ -186,30 +290,32 @@ def measure_power(
     )  # fmt: skip
     rows: dict[str, Row] = {}
     errors: list[str] = []
-    for i in range(trials):
-        for kind, (base, head) in (("aa", ("base", "same")), ("slow", ("same", "slow"))):
-            log(f"csbench power: trial {i + 1} of {trials}, {kind}")
-            result = ci.ci(
-                str(repo), commits[base], commits[head], machine, bench, thresholds,
-                work / f"trial-{i}-{kind}", log, builds=work / "builds",
-                paired_settings=paired_settings,
-            )  # fmt: skip
-            if result.error or result.of("failed"):
-                errors.append(f"trial {i + 1} {kind}: {result.error or 'a benchmark failed'}")
+    order = interleaved(trials, aa_trials)
+    for n, kind in enumerate(order):
+        base, head = ("base", "same") if kind == "aa" else ("same", "slow")
+        log(f"csbench power: trial {n + 1} of {len(order)}, {kind}")
+        result = ci.ci(
+            str(repo), commits[base], commits[head], machine, bench, thresholds,
+            work / f"trial-{n}-{kind}", log, builds=work / "builds",
+            paired_settings=paired_settings,
+        )  # fmt: skip
+        if result.error or result.of("failed"):
+            errors.append(f"trial {n + 1} {kind}: {result.error or 'a benchmark failed'}")
+            continue
+        for change in result.changes:
+            if change.ratio is None:
                 continue
-            for change in result.changes:
-                if change.ratio is None:
-                    continue
-                row = rows.setdefault(
-                    change.name,
-                    Row(change.name, bool(re.search(slowed, change.name)), change.factor),
-                )
-                if kind == "aa":
-                    row.aa_ratios.append(change.ratio)
-                    row.aa_flagged += change.kind in ("regression", "improvement")
-                else:
-                    row.slow_ratios.append(change.ratio)
-                    row.slow_flagged += change.kind == "regression"
+            row = rows.setdefault(
+                change.name,
+                Row(change.name, bool(re.search(slowdown.slowed, change.name)), change.factor),
+            )
+            if kind == "aa":
+                row.aa_ratios.append(change.ratio)
+                row.aa_flagged += change.kind in ("regression", "improvement")
+            else:
+                row.slow_ratios.append(change.ratio)
+                row.slow_flagged += change.kind == "regression"
     return PowerReport(
-        method, fraction, trials, thresholds, list(rows.values()), errors, paired_settings
-    )
+        slowdown.method, fraction, trials, aa_trials, thresholds, list(rows.values()), errors,
+        paired_settings,
+    )  # fmt: skip

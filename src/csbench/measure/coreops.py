@@ -1,4 +1,4 @@
-"""The core operations and their datasets, shared by benchmarks/core.py and csbench.guard.paired.
+"""The core operations and their datasets (benchmarks/core.py; loaded by csbench.measure.sessions).
 
 An op runs on a dataset loaded into the driver under a *handle*: the read-only ops share
 one in-memory load per dataset, the ops that change the data get a collection each, and
@@ -7,12 +7,10 @@ persist / reload work on a file-backed database.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from csbench.measure import datagen
-from csbench.measure.bridge import Driver, Unsupported
 
 OPS = [
     "insert",
@@ -61,15 +59,3 @@ def load_for(op: str, dataset: str) -> Load:
     if op in FILE_OPS:
         return Load(f"{dataset}-file", path, "file")
     return Load(f"{dataset}-{op}" if op in MUTATING_OPS else dataset, path, "memory")
-
-
-def prepare(drv: Driver, op: str, dataset: str, scratch: Path) -> str:
-    """Outside asv: check ``op`` exists at the driver's commit (else Unsupported), load
-    ``dataset`` the way ``op`` needs (a file-backed one in a new directory under
-    ``scratch``); returns the handle."""
-    if op not in drv.probe().get("ops", []):
-        raise Unsupported(f"{op} is not available at this commit")
-    load = load_for(op, dataset)
-    directory = tempfile.mkdtemp(prefix="db-", dir=scratch) if load.storage == "file" else None
-    drv.load(load.handle, load.path, load.storage, directory, INDEXES)
-    return load.handle

@@ -30,3 +30,8 @@ def cache_dir() -> Path:
     """Cache for generated datasets and scratch files ($CSBENCH_CACHE overrides)."""
     default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csbench"
     return Path(os.environ.get("CSBENCH_CACHE") or default)
+
+
+def checkouts_dir() -> Path:
+    """Built trees of single commits outside asv (csbench.commits.checkout), by full hash."""
+    return cache_dir() / "checkouts"

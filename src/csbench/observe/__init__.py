@@ -1,4 +1,5 @@
-"""What the suite shows: the one reader of stored asv results (results), the plan's targets
-judged on them (targets), the published site (site, site_check.mjs), the load report
-(load_report), the host's effect on figures (machine) and the clock self-check
-(agreement)."""
+"""What the suite shows: the one reader of stored asv results (results), the suite as asv
+discovers it (suite), the plan's targets judged on them (targets), the published site
+(site, site_check.mjs) and its triage page's file (triaged), the load report
+(load_report), the host's effect on figures (machine), the clock self-check (agreement) and
+the latency tracks beside a plain loop (crosscheck)."""

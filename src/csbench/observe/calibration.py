@@ -27,6 +27,20 @@ DEFAULT_QUANTILE = 0.9  # ... or this quantile of the measured factors, if large
 
 
 @dataclass
+class PairedCalibration:
+    """``csbench calibrate --paired``: paired A/A of one tree against itself, per benchmark
+    (display name) its spread and the threshold ``ci --paired`` judges it by."""
+
+    commit: str
+    created: str
+    runs: int  # A/A measurements of every benchmark, each as ``ci --paired`` measures
+    settings: dict[str, object]  # pairs, rounds, clock of those measurements
+    spread: dict[str, float] = field(default_factory=dict)  # std. dev. of the case ratio
+    thresholds: dict[str, float] = field(default_factory=dict)  # flagged beyond 1 + this
+    ratios: dict[str, list[float]] = field(default_factory=dict)  # every A/A pair ratio
+
+
+@dataclass
 class Thresholds:
     machine: str
     commit: str
@@ -41,6 +55,7 @@ class Thresholds:
     # Benchmarks merged in from a calibration with another number of runs (--merge).
     runs_by_benchmark: dict[str, int] = field(default_factory=dict)
     hardware: dict[str, str] = field(default_factory=dict)  # where it was measured
+    paired: PairedCalibration | None = None
 
     def factor(self, name: str) -> float:
         return self.factors.get(name, self.default_factor)
@@ -122,22 +137,39 @@ _FIGURES = ("noise", "factors", "pair_noise", "history_factors")  # name -> numb
 _FIELDS = {f.name: f for f in fields(Thresholds)}
 
 
-def _check(path: Path, data: object) -> None:
+def _check_keys(
+    where: str, data: object, required: tuple[str, ...], known: set[str], what: str = "an object"
+) -> dict:
+    """``data`` as an object with every ``required`` key and none but ``known``."""
     if not isinstance(data, dict):
-        raise ThresholdsFileError(f"{path}: expected a JSON object")
-    for key in ("machine", "commit", "runs", "created"):
+        raise ThresholdsFileError(f"{where}: expected {what}")
+    for key in required:
         if key not in data:
-            raise ThresholdsFileError(f"{path}: key '{key}': missing")
+            raise ThresholdsFileError(f"{where}: key '{key}': missing")
+    for key in data:
+        if key not in known:
+            raise ThresholdsFileError(f"{where}: key '{key}': unknown (known: {', '.join(known)})")
+    return data
+
+
+def _check_figures(where: str, key: str, value: object, lists: bool = False) -> None:
+    """``value`` maps names to finite numbers (or, given ``lists``, lists of them)."""
+    if not isinstance(value, dict):
+        raise ThresholdsFileError(f"{where}: key '{key}': expected an object")
+    for name, figure in value.items():
+        numbers = figure if lists and isinstance(figure, list) else [figure]
+        if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
+            raise ThresholdsFileError(f"{where}: key '{key}': {name}: not a number")
+
+
+def _check(path: Path, data: object) -> None:
+    required = ("machine", "commit", "runs", "created")
+    data = _check_keys(str(path), data, required, set(_FIELDS), "a JSON object")
     for key, value in data.items():
-        if key not in _FIELDS:
-            raise ThresholdsFileError(f"{path}: key '{key}': unknown (known: {', '.join(_FIELDS)})")
         if key in _FIGURES or key in ("values", "runs_by_benchmark"):
-            if not isinstance(value, dict):
-                raise ThresholdsFileError(f"{path}: key '{key}': expected an object")
-            for name, figure in value.items():
-                numbers = figure if key == "values" and isinstance(figure, list) else [figure]
-                if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
-                    raise ThresholdsFileError(f"{path}: key '{key}': {name}: not a number")
+            _check_figures(str(path), key, value, lists=key == "values")
+    if data.get("paired") is not None:
+        _check_paired(path, data["paired"])
     if not isinstance(data.get("hardware", {}), dict):
         raise ThresholdsFileError(f"{path}: key 'hardware': expected an object")
     for key in ("factors", "history_factors"):
@@ -154,6 +186,23 @@ def _check(path: Path, data: object) -> None:
         raise ThresholdsFileError(f"{path}: key 'runs': {data['runs']!r} is not a count")
 
 
+_PAIRED_FIELDS = {f.name for f in fields(PairedCalibration)}
+
+
+def _check_paired(path: Path, data: object) -> None:
+    where = f"{path}: key 'paired'"
+    data = _check_keys(where, data, ("commit", "created", "runs", "settings"), _PAIRED_FIELDS)
+    if not isinstance(data["settings"], dict):
+        raise ThresholdsFileError(f"{where}: key 'settings': expected an object")
+    for key in ("spread", "thresholds", "ratios"):
+        _check_figures(where, key, data.get(key, {}), lists=key == "ratios")
+    for name, threshold in data.get("thresholds", {}).items():
+        if threshold < 0:
+            raise ThresholdsFileError(f"{where}: key 'thresholds': {name}: negative")
+    if not isinstance(data["runs"], int) or data["runs"] < 1:
+        raise ThresholdsFileError(f"{where}: key 'runs': {data['runs']!r} is not a count")
+
+
 def read(path: Path) -> Thresholds:
     """A thresholds file; the default factor follows the current rule (default_factor),
     also for files written under the earlier one (the largest factor).
@@ -165,7 +214,8 @@ def read(path: Path) -> Thresholds:
     except ValueError as exc:
         raise ThresholdsFileError(f"{path}: not JSON: {exc}") from None
     _check(path, data)
-    t = Thresholds(**data)
+    paired = data.pop("paired", None)
+    t = Thresholds(**data, paired=PairedCalibration(**paired) if paired else None)
     if t.factors:
         t.default_factor = default_factor(t.factors)
     return t
@@ -181,3 +231,22 @@ def save_aside(t: Thresholds, path: Path) -> Path:
         return save(
             t, Path(tempfile.gettempdir()) / f"csbench-calibration-{t.machine}-{stamp}.json"
         )
+
+
+def render_paired(p: PairedCalibration) -> str:
+    """The paired thresholds per family (min / median / max) and the five highest."""
+    rows = []
+    for family, (low, mid, high) in by_family({n: 1 + t for n, t in p.thresholds.items()}).items():
+        count = sum(1 for n in p.thresholds if n.split(".", 1)[0] == family)
+        spreads = [s for n, s in p.spread.items() if n.split(".", 1)[0] == family]
+        rows.append((family, count, f"{statistics.median(spreads):.2%}", f"{low:.1%}",
+                     f"{mid:.1%}", f"{high:.1%}"))  # fmt: skip
+    header = ("family", "benchmarks", "spread median", "threshold min", "median", "max")
+    top = sorted(p.thresholds.items(), key=lambda kv: -kv[1])[:5]
+    lines = [
+        f"paired: commit {p.commit[:8]}, {p.created}, {p.runs} A/A runs of "
+        + ", ".join(f"{k} {v}" for k, v in p.settings.items()),
+        tables.render(header, rows, align=("left", *["right"] * 5)),
+        "highest: " + "; ".join(f"{n} {t:.1%}" for n, t in top),
+    ]
+    return "\n".join(lines)

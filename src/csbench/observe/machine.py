@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from csbench.measure import coreops, procs
-from csbench.measure.bridge import Driver
+from csbench.measure import sessions
+from csbench.measure.bridge import Driver, Unsupported
 from csbench.observe import tables
 
 SMALL_KIB = 256
@@ -94,14 +94,14 @@ def measure(
     all in one driver (after a warm-up of each)."""
     drv = Driver(target)
     try:
-        with procs.temp_dir("machine") as scratch:
-            handle = coreops.prepare(drv, op, dataset, Path(scratch))
+        with sessions.bound(drv), sessions.scratch_scope():
+            try:
+                session = sessions.session(op, dataset)
+            except NotImplementedError as exc:
+                raise Unsupported(str(exc)) from exc
 
             def op_batch() -> float:
-                return drv.run(
-                    op, dataset=handle, count=coreops.BATCH_COUNT,
-                    budget_ms=coreops.BATCH_BUDGET_MS,
-                ).mean_ns / 1000.0  # fmt: skip
+                return session.batch().mean_ns / 1000.0
 
             def chase(kib: int) -> float:
                 batch = drv.run(
@@ -110,7 +110,7 @@ def measure(
                 )  # fmt: skip
                 return batch.mean_ns / HOPS
 
-            drv.run(op, dataset=handle, count=10**7, budget_ms=500.0)  # JIT warm-up
+            session.batch(count=10**7, budget_ms=500.0)  # JIT warm-up
             sizes = (small_kib, large_kib)
             for kib in sizes:
                 chase(kib)

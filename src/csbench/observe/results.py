@@ -114,10 +114,17 @@ def benchmarks_meta(results_dir: Path) -> dict[str, Any]:
     return data
 
 
-def by_benchmark(result: Results) -> dict[str, dict[str, Any]]:
-    """benchmark -> {"result": a value per parameter combination, "params": the axes}."""
+def by_benchmark(
+    result: Results, versions: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """benchmark -> {"result": a value per parameter combination, "params": the axes};
+    given the suite's ``versions`` (benchmarks.json), a result stored under another
+    version of its benchmark is left out (as asv publish leaves it out of the graphs)."""
     out = {}
     for key in result.get_all_result_keys():
+        current = (versions or {}).get(key)
+        if current is not None and result.benchmark_version.get(key) not in (None, current):
+            continue
         params = result.get_result_params(key) or []
         out[key] = {"result": result.get_result_value(key, params), "params": params}
     return out

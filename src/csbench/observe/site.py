@@ -12,6 +12,7 @@ floor over commits beside them.
 
 from __future__ import annotations
 
+import ast
 import html
 import json
 import re
@@ -23,7 +24,7 @@ from csbench.commits.builds import REPORT_NAME, read_report
 from csbench.measure import atomic
 from csbench.measure.bun import npm_install
 from csbench.measure.paths import tools_dir
-from csbench.observe import calibration
+from csbench.observe import calibration, triaged
 from csbench.observe import targets as tg
 
 SITE_PACKAGES = (
@@ -115,14 +116,17 @@ def vendor(html_dir: Path, modules: Path) -> list[str]:
 
 
 def add_nav_link(index: Path) -> None:
-    """ "Targets" and "Builds" entries in asv's navigation bar."""
+    """ "Targets", "Triage" and "Builds" entries in asv's navigation bar."""
     text = index.read_text()
     anchor = '<li id="nav-li-regressions">'
     if "targets.html" in text:
         return
     if anchor not in text:
         raise SiteError(f"{index}: asv's navigation bar not found (looked for {anchor!r})")
-    links = '<li><a href="targets.html">Targets</a></li><li><a href="builds.html">Builds</a></li>'
+    links = "".join(
+        f'<li><a href="{page}.html">{title}</a></li>'
+        for page, title in (("targets", "Targets"), ("triage", "Triage"), ("builds", "Builds"))
+    )
     atomic.write_text(index, text.replace(anchor, links + anchor))
 
 
@@ -232,6 +236,29 @@ def _floor_points(per_commit: list[tg.CommitResults], name: str) -> tuple[list[P
     return pts, "ns" if unit == "seconds" else unit
 
 
+REFERENCE = "reference.Reference.track_ratio"
+
+
+def _reference_points(per_commit: list[tg.CommitResults]) -> dict[str, list[Point]]:
+    """Per reference benchmark (asv's param label), its ratio at every commit."""
+    values: list[dict[str, float]] = []
+    for res in per_commit:
+        entry = res.results.get(REFERENCE)
+        ok = isinstance(entry, dict) and entry.get("params")
+        labels = entry["params"][0] if ok else []  # type: ignore[index]
+        raw = (entry.get("result") or []) if ok else []  # type: ignore[union-attr]
+        values.append({k: v for k, v in zip(labels, raw, strict=False)
+                       if isinstance(v, float) and v == v})  # fmt: skip
+    labels = dict.fromkeys(k for v in values for k in v)
+    return {
+        label: [
+            Point(res.commit, 0, v.get(label), "measured" if label in v else "not measured")
+            for res, v in zip(per_commit, values, strict=True)
+        ]
+        for label in labels
+    }
+
+
 STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 760px; }
 h2 { border-bottom: 1px solid #ccc; }
@@ -293,6 +320,15 @@ def targets_page(
                 + _svg(pts, None, None, unit)
                 + "</div>"
             )
+        for label, pts in _reference_points(per_commit).items():
+            noise = cal.history_factors.get(f"{REFERENCE}({label})") if cal else None
+            out.append(
+                f'<div class="target reference"><h3>Against the reference: '
+                f"<code>{html.escape(ast.literal_eval(label))}</code></h3><p>commit / "
+                "reference, paired (benchmarks/reference.py); shaded: its history threshold.</p>"
+                + _svg(pts, None, None if noise is None else noise - 1.0, "ratio")
+                + "</div>"
+            )
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -321,7 +357,8 @@ def drop_unmeasured(html_dir: Path) -> list[str]:
 
 
 def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None) -> list[str]:
-    """After ``asv publish``: vendor the assets, link and write targets.html."""
+    """After ``asv publish``: vendor the assets, link and write targets.html, triage.html
+    and builds.html."""
     drop_unmeasured(html_dir)
     rewritten = vendor(html_dir, ensure_assets())
     add_nav_link(html_dir / "index.html")
@@ -329,6 +366,7 @@ def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None
         html_dir / "targets.html", targets_page(results_dir, tg.load_targets(), thresholds_dir)
     )
     atomic.write_text(html_dir / "builds.html", builds_page(results_dir / REPORT_NAME))
+    atomic.write_text(html_dir / "triage.html", triage_page(html_dir, results_dir))
     return rewritten
 
 
@@ -399,3 +437,51 @@ def builds_page(report: Path) -> str:
         f"<th>how</th><th>s</th><th>subject</th><th>error</th></tr>{rows}</table>"
         "</body></html>"
     )
+
+
+def _num(v: float | None, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def triage_page(html_dir: Path, results_dir: Path) -> str:
+    """triage.html: every step of asv's regressions list beside its paired verdict
+    (csbench triage)."""
+    out = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>csbench triage</title>"
+        f"<style>{STYLE} tr.confirmed td {{ background: #fdd; }} tr.refuted td "
+        "{ background: #efe; } td { padding: 2px 6px; } body { max-width: none; }</style>"
+        "</head><body>",
+        '<p><a href="index.html">← benchmarks</a></p><h1>Listed regressions, measured '
+        "again</h1><p>asv lists a step where separate runs differ; <code>csbench triage"
+        "</code> measures the step's commit against the one before it by paired A/B "
+        "(<code>csbench ci --paired</code>). <b>confirmed</b>: a regression beyond the "
+        "benchmark's paired threshold, the pairs agreeing; <b>refuted</b>: not one.</p>",
+    ]
+    try:
+        per_machine = triaged.on_site(html_dir, results_dir)
+    except triaged.TriageError as exc:
+        per_machine = {}
+        out.append(f"<p>No regressions list: {html.escape(str(exc))}</p>")
+    for machine, steps in per_machine.items():
+        verdicts = [v for _, v in steps if v is not None]
+        untriaged = len(steps) - len(verdicts)
+        rows = "".join(
+            f'<tr class="{v.verdict if v else "untriaged"}"><td><code>{html.escape(s.name)}'
+            f"</code></td><td><code>{s.head[:8]}</code></td>"
+            f"<td>{_num(s.after / s.before if s.before else None, '.3f')}</td>"
+            f"<td>{v.verdict if v else 'not triaged'}</td>"
+            f"<td>{_num(v.ratio if v else None, '.3f')}</td>"
+            f"<td>{_num(v.p if v else None, '.3g')}</td>"
+            f"<td>{'-' if not v or v.threshold is None else f'{v.threshold:.1%}'}</td>"
+            f"<td>{html.escape(v.case or v.reason if v else '')}</td></tr>"
+            for s, v in steps
+        )
+        out.append(
+            f"<h2>machine {html.escape(machine)}</h2><p>{html.escape(triaged.summary(verdicts))}"
+            + (f"; {untriaged} not triaged yet" if untriaged else "")
+            + ".</p><table><tr><th>listed regression</th><th>commit</th><th>history ratio</th>"
+            "<th>verdict</th><th>paired ratio</th><th>p</th><th>threshold</th>"
+            f"<th>measured as</th></tr>{rows}</table>"
+        )
+    out.append("</body></html>")
+    return "\n".join(out)

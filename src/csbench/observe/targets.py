@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from asv.results import Results
 from csbench.measure import yamlfile
 from csbench.measure.paths import project_root
 from csbench.observe import results as stored
-from csbench.observe import tables
+from csbench.observe import suite, tables
 
 BENCHMARK_FAILED = "benchmark failed at this commit"
 NOT_RUN = "not run"
@@ -136,18 +135,12 @@ Definitions = dict[str, tuple[list[str], list[list[str]]]]
 
 
 def benchmark_definitions(benchmark_dir: Path | None = None) -> Definitions:
-    """Every benchmark the suite defines, by asv_runner's own discovery of ``benchmark_dir``
-    (default: benchmarks/); TargetFileError when a module cannot be imported."""
-    from asv_runner.discovery import disc_benchmarks
-
-    root = (benchmark_dir or project_root() / "benchmarks").resolve()
-    sys.path.insert(0, str(root.parent))
+    """Every benchmark the suite defines (csbench.observe.suite); TargetFileError when a
+    module cannot be imported."""
     try:
-        found = list(disc_benchmarks(str(root)))
-    except Exception as exc:
-        raise TargetFileError(f"{root}: cannot discover the benchmarks: {exc}") from exc
-    finally:
-        sys.path.remove(str(root.parent))
+        found = suite.discover(benchmark_dir)
+    except suite.SuiteError as exc:
+        raise TargetFileError(str(exc)) from exc
     return {b.name: (list(b.param_names), [list(p) for p in b.params]) for b in found}
 
 
@@ -249,11 +242,13 @@ def _result_files(
 def _commit_results(
     machine: str, files: list[Results], chosen: Results, meta: dict[str, Any]
 ) -> CommitResults:
-    """The results of ``chosen``'s commit, merged over every file of that commit."""
+    """The results of ``chosen``'s commit, merged over every file of that commit; a result
+    of an earlier version of its benchmark is left out (it measured something else)."""
     merged: dict[str, dict[str, Any]] = {}
+    versions = {k: v["version"] for k, v in meta.items() if isinstance(v, dict) and "version" in v}
     for data in files:
         if data.commit_hash == chosen.commit_hash:
-            merged.update(stored.by_benchmark(data))
+            merged.update(stored.by_benchmark(data, versions))
     return CommitResults(machine, chosen.commit_hash, chosen.date, merged, meta)
 
 

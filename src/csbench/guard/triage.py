@@ -1,0 +1,124 @@
+"""``csbench triage``: every regression asv's history lists, measured again by paired A/B.
+
+asv's regressions list (regressions.json of ``asv publish``) judges steps between separate
+runs, whose noise on a shared host reaches 1.5x; here each listed step is measured again:
+the flagged commit (HEAD) against the commit before the step (BASE: the last one the
+history measured, or the first parent when the step is one commit), both built, by
+csbench.guard.paired with the machine's paired thresholds. A step of a ``time_`` benchmark
+is measured on that benchmark; a step of a track on the ``time_`` benchmark its class names
+in ``paired_time`` (the same op and params, e.g. core.CoreLatency -> core.Core.time_op);
+other tracks (load, harness) cannot be paired.
+
+Verdicts: *confirmed* (the paired A/B flags a regression: beyond its threshold, the pairs
+agreeing), *refuted* (it does not), *failed* (a side could not be measured), *not
+pairable*. They are kept in results/triage/MACHINE.json (csbench.observe.triaged), keyed by
+benchmark and the two commits, so a step is measured once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from csbench.commits import git
+from csbench.commits.checkout import built_commit
+from csbench.guard import paired
+from csbench.measure.build import BuildError
+from csbench.observe import suite
+from csbench.observe.results import benchmark_of
+from csbench.observe.triaged import Listed, Verdict, key_of, read, write
+
+
+def paired_time_of(benchmark_dir: Path | None = None) -> dict[str, str]:
+    """benchmark -> the ``time_`` benchmark that measures its op (itself for a time_ one)."""
+    out = {}
+    for b in suite.discover(benchmark_dir):
+        if b.type == "time":
+            out[b.name] = b.name
+            continue
+        owner = getattr(b.func, "__self__", None)
+        target = getattr(b.func, "paired_time", None) or getattr(owner, "paired_time", None)
+        if isinstance(target, dict):  # per method: {"track_x": "module.Class.time_x"}
+            target = target.get(b.name.rsplit(".", 1)[1])
+        if target:
+            out[b.name] = target
+    return out
+
+
+def triage(
+    repo: str,
+    steps: list[Listed],
+    settings: paired.Settings,
+    store: Path,
+    builds: Path | None = None,
+    log: Callable[[str], None] = print,
+    force: bool = False,
+) -> list[Verdict]:
+    """A verdict for every step (those in ``store`` are reused unless ``force``); each new
+    one is written to ``store`` as soon as its commit pair is measured."""
+    known = read(store)
+    time_of = paired_time_of()
+    every = {c.name: c for c in paired.all_cases()}
+    bases = {s: s.base or git.resolve(repo, f"{s.head}^1") for s in steps}
+    todo: dict[tuple[str, str], list[tuple[Listed, paired.Case | None]]] = {}
+    for step in steps:
+        if not force and key_of(step.name, bases[step], step.head) in known:
+            continue
+        bench = benchmark_of(step.name)
+        case = every.get(time_of[bench] + step.name[len(bench) :]) if bench in time_of else None
+        todo.setdefault((bases[step], step.head), []).append((step, case))
+    for n, ((base, head), group) in enumerate(todo.items()):
+        log(f"csbench triage: {n + 1} of {len(todo)}: {head[:8]} against {base[:8]}")
+        for v in _measure(repo, base, head, group, settings, builds, log):
+            known[v.key] = v
+        write(store, known)
+    return [known[key_of(s.name, bases[s], s.head)] for s in steps]
+
+
+def _measure(
+    repo: str,
+    base: str,
+    head: str,
+    group: list[tuple[Listed, paired.Case | None]],
+    settings: paired.Settings,
+    builds: Path | None,
+    log: Callable[[str], None],
+) -> list[Verdict]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    used = {"pairs": settings.pairs, "rounds": settings.rounds, "clock": settings.clock}
+
+    def verdict(step: Listed, kind: str, **fields: Any) -> Verdict:
+        ratio = step.after / step.before if step.before else None
+        return Verdict(step.name, base, head, kind, listed_ratio=ratio, measured=now,
+                       settings=used, **fields)  # fmt: skip
+
+    out = [verdict(s, "not pairable", reason="no time_ benchmark measures this series")
+           for s, c in group if c is None]  # fmt: skip
+    cases = list(dict.fromkeys(c for _, c in group if c is not None))
+    if not cases:
+        return out
+    try:
+        trees = [built_commit(repo, commit, root=builds) for commit in (base, head)]
+    except BuildError as exc:
+        reason = f"build failed: {str(exc).splitlines()[0]}"
+        return out + [verdict(s, "failed", case=c.name, reason=reason) for s, c in group if c]
+    results = {r.case: r for r in paired.measure(trees[0], trees[1], cases, settings, log)}
+    for step, case in group:
+        if case is None:
+            continue
+        r = results[case]
+        threshold = settings.threshold_for(case.name)
+        if r.error is not None:
+            reason = str(r.error).splitlines()[0]
+            out.append(verdict(step, "failed", case=case.name, reason=reason, pairs=len(r.pairs)))
+            continue
+        above = sum(x > 1 for x in r.ratios)
+        kind = r.kind(threshold, settings.alpha)
+        out.append(verdict(
+            step, "confirmed" if kind == "regression" else "refuted", case=case.name,
+            ratio=r.ratio, p=paired.sign_test(above, len(r.pairs)), threshold=threshold,
+            pairs=len(r.pairs),
+        ))  # fmt: skip
+    return out
