@@ -15,7 +15,6 @@ production rounds, the bulk of a fixture's cost). ``authorize_cached`` takes no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from csbench.measure.bridge import Batch
@@ -40,33 +39,10 @@ USERS = 20
 MIN_COUNT = {("login", "production"): 5}
 
 
-@dataclass
-class MinCountSession(common.Session):
-    """A session whose batches run at least ``min_count`` ops, whatever the budget."""
-
-    min_count: int = 1
-
-    def batch(
-        self,
-        count: int = common.BATCH_COUNT,
-        budget_ms: float | None = common.BATCH_BUDGET_MS,
-        seed: int = 0,
-    ) -> Batch:
-        return self.driver.run(
-            self.op,
-            count=count,
-            min_count=self.min_count,
-            budget_ms=budget_ms,
-            seed=seed,
-            **self.params,
-        )
-
-
-def session(op: str, settings: str) -> MinCountSession:
-    base = common.area_session(DRIVER_OPS[op], settings=settings, users=USERS)
-    return MinCountSession(
-        base.driver, base.op, None, base.params, MIN_COUNT.get((op, settings), 1)
-    )
+def session(op: str, settings: str) -> common.Session:
+    made = common.area_session(DRIVER_OPS[op], settings=settings, users=USERS)
+    made.min_count = MIN_COUNT.get((op, settings), 1)
+    return made
 
 
 class AuthTime(common.BusyClockTime):

@@ -317,3 +317,11 @@ def test_a_reference_track_is_the_paired_ratio_to_the_reference(
     monkeypatch.setenv("CSBENCH_NO_REFERENCE", "1")
     with pytest.raises(NotImplementedError, match="CSBENCH_NO_REFERENCE"):
         bench.setup("wal.WalTime.time_txn_commit")
+
+
+def test_asv_is_left_out_when_every_selected_benchmark_is_paired() -> None:
+    find = r"core\.Core\.time_op\('find_by_id', 'small-1000'\)"
+    assert not paired.asv_selects(paired.asv_patterns([find]))
+    assert paired.asv_selects(paired.asv_patterns([find, r"harness\.Floor\.track_roundtrip"]))
+    track = "reference.Reference.track_ratio(\"core.Core.time_op('find_by_id', 'small-1000')\")"
+    assert not any(re.search(p, track) for p in paired.asv_patterns([find]))

@@ -144,27 +144,38 @@ def _calibrate_paired(args: argparse.Namespace, repo: str, machine: str) -> int:
     settings = _paired_settings(args)
     assert settings is not None
     path = Path(args.output) if args.output else calibration.thresholds_file(machine)
-    with procs.temp_dir("calibrate") as work:
-        try:
-            cal = ci.calibrate_paired(
-                repo, args.commit, args.runs, args.bench, settings, Path(work), log
-            )
-        except ci.InfrastructureError as exc:
-            log(f"csbench calibrate: {exc}")
-            return 3
     here = hardware.this_host()
-    fresh = calibration.Thresholds(machine, cal.commit, 0, cal.created, hardware=here)
+
+    def save(cal: calibration.PairedCalibration) -> calibration.Thresholds:
+        """Into the file's paired section (its asv calibration kept); beside it if the
+        file cannot be read or written."""
+        fresh = calibration.Thresholds(machine, cal.commit, 0, cal.created, hardware=here)
+        try:
+            saved = calibration.read(path) if path.is_file() else fresh
+            saved.paired = calibrate.merge_paired(saved.paired, cal)
+            calibration.save(saved, path)
+            return saved
+        except (OSError, calibration.ThresholdsFileError) as exc:
+            fresh.paired = cal
+            aside = calibration.save_aside(fresh, path)
+            why = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            raise calibration.ThresholdsFileError(
+                f"{why}; this calibration is in {aside}"
+            ) from None
+
     try:
-        saved = calibration.read(path) if path.is_file() else fresh
-        saved.paired = calibrate.merge_paired(saved.paired, cal)
-        calibration.save(saved, path)
-    except (OSError, calibration.ThresholdsFileError) as exc:
-        fresh.paired = cal
-        aside = calibration.save_aside(fresh, path)
-        why = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        log(f"csbench calibrate: {why}; this calibration is in {aside}")
+        cal = ci.calibrate_paired(
+            repo, args.commit, args.runs, args.bench, settings, log=log, save=save
+        )
+        saved = save(cal)
+    except ci.InfrastructureError as exc:
+        log(f"csbench calibrate: {exc}")
+        return 3
+    except calibration.ThresholdsFileError as exc:
+        log(f"csbench calibrate: {exc}")
         return 2
     print(f"{len(cal.spread)} benchmarks calibrated paired over {cal.runs} runs -> {path}")
+    assert saved.paired is not None
     print(calibration.render_paired(saved.paired))
     return 0
 

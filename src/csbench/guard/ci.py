@@ -154,8 +154,12 @@ def ci(
             result.paired_count = len(cases)
             result.units.update({c.benchmark: "seconds" for c in cases})
             asv_bench = paired.asv_patterns(bench, every)
-        results = run_asv_into(
-            repo, [base, head], machine, work, asv_bench, log, allow_empty=bool(result.changes)
+        results = (
+            run_asv_into(
+                repo, [base, head], machine, work, asv_bench, log, allow_empty=bool(result.changes)
+            )
+            if paired_settings is None or paired.asv_selects(asv_bench)
+            else None  # every selected benchmark was paired: asv has nothing to run
         )
     except (BuildError, InfrastructureError, UsageError) as exc:
         result.error = str(exc)
@@ -310,11 +314,14 @@ def calibrate_paired(
     runs: int,
     bench: list[str],
     settings: paired.Settings,
-    builds: Path,
+    builds: Path | None = None,
     log: Callable[[str], None] = print,
+    save: Callable[[calibration.PairedCalibration], None] | None = None,
 ) -> calibration.PairedCalibration:
-    """``runs`` paired A/A measurements of ``rev``'s built tree against itself, of every
-    ``time_`` benchmark ``bench`` selects, as ``ci --paired`` measures."""
+    """``runs`` paired A/A measurements of ``rev``'s built tree (reused from the cache, or
+    under ``builds``) against itself, of every ``time_`` benchmark ``bench`` selects, as
+    ``ci --paired`` measures; ``save`` gets the calibration so far after every run (an
+    interrupted calibration keeps its finished runs)."""
     try:
         commit = git.resolve(repo, rev)
         log(f"csbench: building {commit[:8]}")
@@ -328,4 +335,7 @@ def calibrate_paired(
         for m in paired.measure(tree, tree, cases, settings, log):
             if m.error is None:
                 ratios[m.case.name] += m.ratios
-    return calibrate.paired_calibration(commit, runs, settings, ratios)
+        done = calibrate.paired_calibration(commit, i + 1, settings, ratios)
+        if save is not None and i + 1 < runs:
+            save(done)
+    return done

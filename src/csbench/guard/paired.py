@@ -40,6 +40,8 @@ from csbench.measure.pairs import (
 )
 from csbench.observe import suite
 
+REFERENCE_TRACKS = "reference.Reference.track_ratio"
+
 __all__ = [
     "Case",
     "CaseResult",
@@ -76,10 +78,24 @@ def select(bench: Iterable[str], cases: list[Case] | None = None) -> list[Case]:
     return [c for c in cases if not patterns or any(p.search(c.name) for p in patterns)]
 
 
+def asv_selects(patterns: list[str], benchmark_dir: Path | None = None) -> bool:
+    """Whether asv's ``--bench patterns`` select any benchmark (matched as asv.benchmarks
+    matches: a parameterized benchmark by its name with each param combination)."""
+    regexes = [re.compile(p) for p in patterns]
+    for bench in suite.discover(benchmark_dir):
+        combos = itertools.product(*bench.params)
+        names = [f"{bench.name}({', '.join(c)})" for c in combos] if bench.params else [bench.name]
+        if any(r.search(n) for r in regexes for n in names):
+            return True
+    return False
+
+
 def asv_patterns(bench: Iterable[str], cases: list[Case] | None = None) -> list[str]:
-    """``bench`` for asv with every paired benchmark left out (asv matches name-with-params)."""
+    """``bench`` for asv with every paired benchmark left out (asv matches name-with-params),
+    and the history's reference tracks (benchmarks/reference.py: paired already, and not
+    what a guard of two commits measures)."""
     names = sorted({c.benchmark for c in (all_cases() if cases is None else cases)})
-    paired_names = "|".join(re.escape(n) for n in names)
+    paired_names = "|".join([*(re.escape(n) for n in names), re.escape(REFERENCE_TRACKS)])
     return [rf"^(?!(?:{paired_names})(?:\(|$))(?:.*?(?:{b}))" for b in (list(bench) or ["."])]
 
 

@@ -64,6 +64,7 @@ class Session:
     op: str
     handle: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    min_count: int = 1  # a batch runs at least this many ops, whatever its budget
 
     def batch(
         self,
@@ -75,6 +76,7 @@ class Session:
             self.op,
             dataset=self.handle,
             count=count,
+            min_count=self.min_count,
             budget_ms=budget_ms,
             seed=seed,
             **self.params,
