@@ -283,11 +283,20 @@ def measure_power(
     aa_trials = trials if aa_trials is None else aa_trials
     bench = list(slowdown.bench)
     repo, commits = power_repo(package, work, slowdown.method, fraction, slowdown.sources)
-    thresholds = ci.calibrate_machine(
-        str(repo), commits["base"], machine, calibration_runs,
-        paired.asv_patterns(bench) if paired_settings else bench, log,
-        allow_empty=paired_settings is not None,
-    )  # fmt: skip
+    asv_bench = paired.asv_patterns(bench) if paired_settings else bench
+    thresholds = (
+        ci.calibrate_machine(
+            str(repo),
+            commits["base"],
+            machine,
+            calibration_runs,
+            asv_bench,
+            log,
+            allow_empty=paired_settings is not None,
+        )  # fmt: skip
+        if paired_settings is None or paired.asv_selects(asv_bench)
+        else None  # every selected benchmark is judged paired: nothing for asv to calibrate
+    )
     rows: dict[str, Row] = {}
     errors: list[str] = []
     order = interleaved(trials, aa_trials)
