@@ -284,19 +284,12 @@ def measure_power(
     bench = list(slowdown.bench)
     repo, commits = power_repo(package, work, slowdown.method, fraction, slowdown.sources)
     asv_bench = paired.asv_patterns(bench) if paired_settings else bench
-    thresholds = (
-        ci.calibrate_machine(
-            str(repo),
-            commits["base"],
-            machine,
-            calibration_runs,
-            asv_bench,
-            log,
+    thresholds = None  # every selected benchmark judged paired: nothing for asv to calibrate
+    if paired_settings is None or paired.asv_selects(asv_bench):
+        thresholds = ci.calibrate_machine(
+            str(repo), commits["base"], machine, calibration_runs, asv_bench, log,
             allow_empty=paired_settings is not None,
         )  # fmt: skip
-        if paired_settings is None or paired.asv_selects(asv_bench)
-        else None  # every selected benchmark is judged paired: nothing for asv to calibrate
-    )
     rows: dict[str, Row] = {}
     errors: list[str] = []
     order = interleaved(trials, aa_trials)
