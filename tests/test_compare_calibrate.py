@@ -244,7 +244,7 @@ def test_a_paired_calibration_round_trips_and_merges(tmp_path: Path) -> None:
     again = calibrate.paired_calibration("c", 2, used, {"b": [1.1] * 16})
     merged = calibrate.merge_paired(first, again)
     assert merged.thresholds[NAME] == first.thresholds[NAME]
-    assert merged.thresholds["b"] == pytest.approx(4 * 0.1)
+    assert merged.thresholds["b"] == pytest.approx(paired_settings.SAFETY * 0.1)
     other = calibrate.paired_calibration("c", 2, paired_settings.Settings(pairs=4), {"b": [1.0]})
     assert calibrate.merge_paired(first, other) is other  # measured otherwise: not mixed
     asv_again = calibrate.merge(

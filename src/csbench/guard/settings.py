@@ -11,7 +11,7 @@ THRESHOLD = 0.05  # for a benchmark without a paired calibration
 # A calibrated benchmark's threshold: max(MIN_THRESHOLD, SAFETY x its A/A spread), where the
 # spread is the standard deviation of its case ratio in A/A (csbench.guard.calibrate).
 MIN_THRESHOLD = 0.03
-SAFETY = 4.0
+SAFETY = 3.0
 ALPHA = 0.05
 CLOCKS = ("cpu", "busy")
 
