@@ -21,7 +21,13 @@ from csbench.observe.targets import load_targets
 pytestmark = pytest.mark.e2e
 
 BENCH = [r"harness\.Floor", r"core\.Core\.time_op\('find_by_id', 'small-1000'\)"]
-PAGES = ("index.html", "index.html#/summarylist", "index.html#/regressions", "targets.html")
+PAGES = (
+    "index.html",
+    "index.html#/summarylist",
+    "index.html#/regressions",
+    "targets.html",
+    "triage.html",
+)
 # The screenshots stay in the test session's work directory unless CSBENCH_SCREENSHOTS says
 # where to keep them (README: docs/targets-history.png).
 SCREENSHOT = (

@@ -131,7 +131,13 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
         return 1
     print(f"csbench publish: {html_dir} (serve: python -m http.server -d {html_dir})")
     if args.check:
-        pages = ("index.html", "index.html#/summarylist", "index.html#/regressions", "targets.html")
+        pages = (
+            "index.html",
+            "index.html#/summarylist",
+            "index.html#/regressions",
+            "targets.html",
+            "triage.html",
+        )
         report = site.check_site(html_dir, Path(args.check), pages)
         bad = {
             p: r["errors"] + r["external"]
