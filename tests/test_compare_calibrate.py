@@ -251,3 +251,21 @@ def test_a_paired_calibration_round_trips_and_merges(tmp_path: Path) -> None:
         t, calibrate.thresholds("m", "c", [({NAME: v(1.0)}, {NAME: v(1.0)})])
     )
     assert asv_again.paired == first  # an asv calibration keeps the paired one
+
+
+def test_a_paired_calibration_is_saved_after_every_run(npm_target: Path, tmp_path: Path) -> None:
+    """Two runs of the harness floor on the npm package against itself: the first run is
+    handed to ``save`` before the second starts, and the result holds both runs' pairs."""
+    from csbench.guard import ci, power
+
+    repo = power.package_repo(npm_target, tmp_path)
+    commit = power.commit_all(repo, "the npm package")
+    saved: list[calibration.PairedCalibration] = []
+    cal = ci.calibrate_paired(
+        str(repo), commit, 2, [r"harness\.Floor\.time_noop"],
+        paired_settings.Settings(pairs=2, rounds=2), builds=tmp_path / "builds",
+        log=lambda _: None, save=saved.append,
+    )  # fmt: skip
+    assert [c.runs for c in saved] == [1] and cal.runs == 2
+    assert len(saved[0].ratios["harness.Floor.time_noop"]) == 2
+    assert len(cal.ratios["harness.Floor.time_noop"]) == 4
