@@ -280,12 +280,15 @@ def calibrate_machine(
     bench: list[str],
     log: Callable[[str], None] = print,
     allow_empty: bool = False,
+    reference: bool = True,
 ) -> calibration.Thresholds | None:
     """``runs`` A/A asv runs of ``rev`` and its twin (csbench.commits.twin), interleaved as in
     ``ci``, into throwaway directories, turned into thresholds; None when ``allow_empty``
-    and ``bench`` selects no benchmark."""
+    and ``bench`` selects no benchmark. The history's reference ratio tracks are built
+    and calibrated too unless not ``reference``."""
     pairs: list[calibrate.Pair] = []
-    build_reference(repo, log)  # the history's ratio tracks are calibrated too
+    if reference:
+        build_reference(repo, log)
     with procs.temp_dir("calibrate") as scratch:
         try:
             twin_repo, commit, twin = make_twin(repo, rev, Path(scratch))
@@ -295,7 +298,7 @@ def calibrate_machine(
             log(f"csbench: calibration run {i + 1} of {runs}: {commit[:8]} and its twin")
             work = Path(scratch) / f"run-{i}"
             results = run_asv_into(
-                str(twin_repo), [commit, twin], machine, work, bench, log, allow_empty, True
+                str(twin_repo), [commit, twin], machine, work, bench, log, allow_empty, reference
             )
             if results is None:
                 return None

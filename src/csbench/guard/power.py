@@ -288,7 +288,7 @@ def measure_power(
     if paired_settings is None or paired.asv_selects(asv_bench):
         thresholds = ci.calibrate_machine(
             str(repo), commits["base"], machine, calibration_runs, asv_bench, log,
-            allow_empty=paired_settings is not None,
+            allow_empty=paired_settings is not None, reference=False,
         )  # fmt: skip
     rows: dict[str, Row] = {}
     errors: list[str] = []
