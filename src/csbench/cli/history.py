@@ -122,7 +122,7 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
         return proc.returncode
     if not args.no_triage:
         _triage(args, html_dir, stored)
-        if stored != results:  # the view the pages read
+        if stored != results and (stored / TRIAGE_DIR).is_dir():  # the view the pages read
             shutil.copytree(stored / TRIAGE_DIR, results / TRIAGE_DIR, dirs_exist_ok=True)
     try:
         site.finish(html_dir, results)
