@@ -61,7 +61,8 @@ def triage(
     known = read(store)
     time_of = paired_time_of()
     every = {c.name: c for c in paired.all_cases()}
-    bases = {s: s.base or git.resolve(repo, f"{s.head}^1") for s in steps}
+    parents = {h: git.resolve(repo, f"{h}^1") for h in {s.head for s in steps if not s.base}}
+    bases = {s: s.base or parents[s.head] for s in steps}
     todo: dict[tuple[str, str], list[tuple[Listed, paired.Case | None]]] = {}
     for step in steps:
         if not force and key_of(step.name, bases[step], step.head) in known:

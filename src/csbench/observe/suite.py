@@ -4,6 +4,7 @@ the paired engine derives its cases from it)."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,18 @@ class SuiteError(UsageError):
 
 def discover(benchmark_dir: Path | None = None) -> list[Any]:
     """asv_runner's Benchmark objects of ``benchmark_dir`` (default: benchmarks/), in
-    discovery order; SuiteError naming the directory when a module cannot be imported."""
+    discovery order, discovered once per process (the modules are imported once anyway);
+    SuiteError naming the directory when a module cannot be imported."""
+    return list(_discover((benchmark_dir or project_root() / "benchmarks").resolve()))
+
+
+@functools.cache
+def _discover(root: Path) -> tuple[Any, ...]:
     from asv_runner.discovery import disc_benchmarks
 
-    root = (benchmark_dir or project_root() / "benchmarks").resolve()
     sys.path.insert(0, str(root.parent))
     try:
-        return list(disc_benchmarks(str(root)))
+        return tuple(disc_benchmarks(str(root)))
     except Exception as exc:
         raise SuiteError(f"{root}: cannot discover the benchmarks: {exc}") from exc
     finally:
