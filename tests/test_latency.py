@@ -41,10 +41,16 @@ def test_the_plain_loop_times_every_call_and_checks_it(npm_target: Path) -> None
     try:
         with sessions.bound(drv), sessions.scratch_scope():
             session = sessions.session("find_by_id", "small-1000")
-            plain = crosscheck.plain_figures(session, 500, seed=1)
             suite = crosscheck.suite_figures(session)
-            assert plain.count == 500 and 0 < plain.p50 <= plain.p95 <= plain.p99
+            plain = crosscheck.plain_figures(session, [300, 200])
+            assert plain.counts == [300, 200] and 0 < plain.p50 <= plain.p95 <= plain.p99
             assert suite.count > 0 and 0 < suite.p50 <= suite.p95 <= suite.p99
+            args = {"dataset": session.handle, "op": "find_by_id", "count": 50, "seed": 3}
+            one = drv.request("plain", args | {"samples": True})
+            again = drv.request("plain", args)
+            ns = sorted(one["samples_ns"])
+            assert len(ns) == 50 and "samples_ns" not in again
+            assert (one["p50_ns"], one["p95_ns"]) == (ns[24], ns[47])  # rank ⌈q/100·N⌉
             for args, says in (
                 ({"op": "insert", "count": 5}, 'not "insert"'),
                 ({"op": "find_by_id", "count": 0}, "at least 1"),
@@ -66,7 +72,8 @@ def test_crosscheck_measures_both_sides_in_each_round_and_names_a_failed_op(
     for op in ("find_by_id", "find_by_indexed"):
         c = by_op[op]
         assert not c.error and len(c.suite) == len(c.plain) == 2, c
-        assert [f.count for f in c.plain] == [f.count for f in c.suite]
+        # round 0 mirrors its suite's batches; round 1's plain loop (first) the previous ones
+        assert c.plain[0].counts == c.suite[0].counts == c.plain[1].counts
         assert c.agrees == (
             abs(c.p50_ratio - 1) <= 0.05
             and c.p95_range[0] <= c.median("suite", "p95") <= c.p95_range[1]

@@ -239,7 +239,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     where.add_argument("--commit", help="build and measure this commit of the repository")
     where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
     cc.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
-    cc.add_argument("--runs", type=positive_int, default=3, help="rounds of both (default 3)")
+    cc.add_argument("--runs", type=positive_int, default=21, help="rounds of both (default 21)")
     cc.add_argument("--json", action="store_true", help="print the figures as JSON")
     return {
         "setup": _cmd_setup, "probe": _cmd_probe, "machine": _cmd_machine, "load": _cmd_load,

@@ -1,4 +1,13 @@
 // The busy clock: cumulative nanoseconds spent inside timed Collection Store calls.
+//
+// A step times its library call inline, with nothing between the two readings but the call
+// and its await, as a plain loop would (csbench crosscheck compares the two):
+//   const t0 = clock.start();
+//   const doc = await ds.collection.findById(id);
+//   clock.stop(t0);
+// A wrapper around the call (an async `time(() => call())`) would put its own frame and
+// promise inside the timed region. A call that throws fails its op's batch, so its time is
+// not needed: stop() is not in a finally.
 
 export class BusyClock {
   /** Since the driver started; never decreases. */
@@ -6,16 +15,16 @@ export class BusyClock {
   /** Timed nanoseconds of the op in progress (reset by the batch runner before each op). */
   opNs = 0;
 
-  /** Await `call` with Bun.nanoseconds() around it only; the time counts even if it throws. */
-  async time<T>(call: () => Promise<T> | T): Promise<T> {
-    const t0 = Bun.nanoseconds();
-    try {
-      return await call();
-    } finally {
-      const dt = Bun.nanoseconds() - t0;
-      this.opNs += dt;
-      this.busyNs += dt;
-    }
+  /** The start of a timed call. */
+  start(): number {
+    return Bun.nanoseconds();
+  }
+
+  /** The end of the call timed from `t0`: its nanoseconds count for the op and the driver. */
+  stop(t0: number): void {
+    const dt = Bun.nanoseconds() - t0;
+    this.opNs += dt;
+    this.busyNs += dt;
   }
 }
 

@@ -30,7 +30,9 @@ function op(spec: Omit<OpSpec, "needsDataset" | "requires"> & Partial<OpSpec>): 
 const noop = op({
   needsDataset: false,
   async step() {
-    await clock.time(emptyCall);
+    const t0 = clock.start();
+    await emptyCall();
+    clock.stop(t0);
   },
 });
 
@@ -39,7 +41,9 @@ const insert = op({
     const ds = dataset!;
     const uid = ds.nextUid++;
     const doc: Doc = { ...ds.model.docs.get(rng.pick(ds.model.uids)), uid };
-    const saved = await clock.time(() => ds.collection.create(doc));
+    const t0 = clock.start();
+    const saved = await ds.collection.create(doc);
+    clock.stop(t0);
     const id = saved?.[ds.idField];
     check(isId(id) && saved?.uid === uid, "insert", { uid }, { uid, [ds.idField]: "assigned" }, saved ?? null);
     // Restore the dataset's size, untimed.
@@ -52,7 +56,9 @@ const findById = op({
   async step({ dataset, rng }: OpContext) {
     const ds = dataset!;
     const { uid, id } = ds.randomDoc(rng);
-    const doc = await clock.time(() => ds.collection.findById(id));
+    const t0 = clock.start();
+    const doc = await ds.collection.findById(id);
+    clock.stop(t0);
     check(doc?.uid === uid, "find_by_id", { uid, id }, { uid }, { uid: doc?.uid ?? null });
   },
 });
@@ -67,7 +73,9 @@ const findByIndexed = op({
     const index = indexFor(ds, key);
     const value = rng.pick(ds.model.values(key));
     const expected = ds.model.count(key, value);
-    const docs = await clock.time(() => ds.collection.findBy(index, value));
+    const t0 = clock.start();
+    const docs = await ds.collection.findBy(index, value);
+    clock.stop(t0);
     const matching = docs.filter((d) => d[key] === value).length;
     check(docs.length === expected && matching === expected, "find_by_indexed", { index, value },
       { length: expected, matching: expected }, { length: docs.length, matching });
@@ -86,7 +94,9 @@ const findRange = op({
     const to = from + width;
     const expected = ds.model.countRange(key, from, to);
     const query = { [key]: { $gte: from, $lt: to } };
-    const docs = await clock.time(() => ds.collection.find(query));
+    const t0 = clock.start();
+    const docs = await ds.collection.find(query);
+    clock.stop(t0);
     const matching = docs.filter((d) => (d[key] as number) >= from && (d[key] as number) < to).length;
     check(docs.length === expected && matching === expected, "find_range", query,
       { length: expected, matching: expected }, { length: docs.length, matching });
@@ -103,7 +113,9 @@ const updateById = op({
     const field = paramString(params, "field", "score");
     const { uid, id } = ds.randomDoc(rng);
     const value = freshValues[field]!(rng);
-    await clock.time(() => ds.collection.updateWithId(id, { [field]: value }));
+    const t0 = clock.start();
+    await ds.collection.updateWithId(id, { [field]: value });
+    clock.stop(t0);
     ds.model.set(uid, field, value);
     ds.dirty = true;
     const input = { uid, id, [field]: value };
@@ -117,7 +129,9 @@ const removeById = op({
   async step({ dataset, rng }: OpContext) {
     const ds = dataset!;
     const { uid, id } = ds.randomDoc(rng);
-    await clock.time(() => ds.collection.removeWithId(id));
+    const t0 = clock.start();
+    await ds.collection.removeWithId(id);
+    clock.stop(t0);
     ds.dirty = true;
     const left = await verify("remove_by_id", { uid, id }, "findById", () => ds.collection.findById(id));
     check(left == null, "remove_by_id", { uid, id }, null, left);
@@ -134,7 +148,9 @@ const persist = op({
   requires: ["persist"],
   async step({ dataset }: OpContext) {
     const ds = dataset!;
-    await clock.time(() => ds.persist());
+    const t0 = clock.start();
+    await ds.persist();
+    clock.stop(t0);
     ds.dirty = false;
   },
 });
@@ -150,7 +166,9 @@ const reload = op({
       await verify("reload", { dataset: ds.handle }, "persist before reload", () => ds.persist());
       ds.dirty = false;
     }
-    const fresh = await clock.time(() => reopenCollection(library, ds));
+    const t0 = clock.start();
+    const fresh = await reopenCollection(library, ds);
+    clock.stop(t0);
     const docs = fresh ? await verify("reload", { root: ds.root }, "find({})", () => fresh.find({})) : null;
     check(docs?.length === ds.model.size, "reload", { root: ds.root, dataset: ds.handle }, ds.model.size, docs?.length ?? null);
     const { uid, id } = ds.randomDoc(rng);
@@ -169,11 +187,11 @@ const txnCommit = op({
       score: freshValues.score!(rng),
     }));
     try {
-      await clock.time(async () => {
-        await db.startTransaction();
-        for (const w of writes) await ds.collection.updateWithId(w.id, { score: w.score });
-        await db.commitTransaction();
-      });
+      const t0 = clock.start();
+      await db.startTransaction();
+      for (const w of writes) await ds.collection.updateWithId(w.id, { score: w.score });
+      await db.commitTransaction();
+      clock.stop(t0);
     } catch (err) {
       await db.abortTransaction().catch(() => undefined); // leave no transaction open; report the first error
       throw err;

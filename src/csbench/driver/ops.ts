@@ -27,7 +27,7 @@ export interface OpSpec {
   needsDataset: boolean;
   /** Rejects a batch whose arguments cannot work (throws DriverError). */
   validate?(ctx: OpContext): void;
-  /** One op: prepare input, time only the library call with clock.time, then check the result. */
+  /** One op: prepare input, time only the library call (clock.start/stop), then check the result. */
   step(ctx: OpContext): Promise<void>;
 }
 
@@ -110,6 +110,29 @@ export interface BatchResult {
   p99_ns: number | null;
 }
 
+/** A growing Float64Array of latencies (ns): pushing one allocates nothing until it doubles. */
+class Samples {
+  private buf: Float64Array;
+  private length = 0;
+
+  constructor(capacity: number) {
+    this.buf = new Float64Array(Math.max(1, capacity));
+  }
+
+  push(ns: number): void {
+    if (this.length === this.buf.length) {
+      const grown = new Float64Array(this.buf.length * 2);
+      grown.set(this.buf);
+      this.buf = grown;
+    }
+    this.buf[this.length++] = ns;
+  }
+
+  values(): Float64Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
 export async function runBatch(library: Library, datasets: Map<string, Dataset>, args: Args): Promise<BatchResult> {
   const op = argString(args, "op");
   const spec = registry.get(op);
@@ -125,11 +148,9 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
   spec.validate?.(ctx);
 
   const budgetNs = budgetMs === null ? Infinity : budgetMs * 1e6;
-  const hist = new Histogram();
+  const recorded = new Samples(Math.min(count, 1 << 16));
   let n = 0;
   let batchNs = 0;
-  let min = Infinity;
-  let max = -Infinity;
   const cpu0 = process.cpuUsage();
   while (n < count && !(n >= minCount && batchNs > budgetNs)) {
     clock.opNs = 0;
@@ -137,13 +158,19 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
     await spec.step(ctx);
     n += 1;
     batchNs += clock.opNs;
-    for (const ns of ctx.samples.length ? ctx.samples : [clock.opNs]) {
-      hist.record(ns);
-      min = Math.min(min, ns);
-      max = Math.max(max, ns);
-    }
+    if (ctx.samples.length === 0) recorded.push(clock.opNs);
+    else for (const ns of ctx.samples) recorded.push(ns);
   }
   const cpu = process.cpuUsage(cpu0);
+  // The histogram is built after the loop: between two ops the runner only stores a number.
+  const hist = new Histogram();
+  let min = Infinity;
+  let max = -Infinity;
+  for (const ns of recorded.values()) {
+    hist.record(ns);
+    min = Math.min(min, ns);
+    max = Math.max(max, ns);
+  }
   const { buckets, p50_ns, p95_ns, p99_ns } = hist.summary();
   return {
     op,

@@ -70,7 +70,10 @@ async function timed(make: () => Call, count: number): Promise<Float64Array> {
   return out;
 }
 
-/** The `plain` request: `count` calls of `op` on the loaded dataset, and their exact percentiles. */
+/**
+ * The `plain` request: `count` calls of `op` on the loaded dataset, and their exact
+ * percentiles; with `samples: true` also every call's ns in call order.
+ */
 export async function plainLoop(datasets: Map<string, Dataset>, args: Args): Promise<Doc> {
   const ds = datasetArg(datasets, args);
   const op = argString(args, "op");
@@ -78,8 +81,10 @@ export async function plainLoop(datasets: Map<string, Dataset>, args: Args): Pro
   if (count < 1) throw usage(`"count" must be at least 1, got ${count}`);
   const make = calls(ds, new Rng(argInt(args, "seed", 0)), op)[op];
   if (!make) throw usage(`plain runs ${Object.keys(calls(ds, new Rng(0), op)).join(", ")}, not "${op}"`);
-  const samples = (await timed(make, count)).sort();
+  const raw = await timed(make, count);
+  const samples = Float64Array.from(raw).sort();
   const at = (q: number): number => samples[Math.min(count - 1, Math.max(0, Math.ceil((q / 100) * count) - 1))]!;
   const mean = samples.reduce((a, b) => a + b, 0) / count;
-  return { op, count, mean_ns: mean, p50_ns: at(50), p95_ns: at(95), p99_ns: at(99) };
+  const figures = { op, count, mean_ns: mean, p50_ns: at(50), p95_ns: at(95), p99_ns: at(99) };
+  return args.samples === true ? { ...figures, samples_ns: Array.from(raw) } : figures;
 }

@@ -12,9 +12,11 @@ from csbench.measure.sessions import Session
 
 # LATENCY_REPEATS batches of up to LATENCY_COUNT ops (or LATENCY_BUDGET_MS busy time) each,
 # after one warm-up batch.
+# Batch i has seed i; the warm-up has WARMUP_SEED.
 LATENCY_REPEATS = 5
 LATENCY_COUNT = 2_000
 LATENCY_BUDGET_MS = 200.0
+WARMUP_SEED = 99
 
 
 def batch_entry(
@@ -29,7 +31,7 @@ def batch_entry(
     """
     try:
         sess = make_session()
-        sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=99)  # warm-up
+        sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=WARMUP_SEED)
         batches = [
             sess.batch(count=LATENCY_COUNT, budget_ms=LATENCY_BUDGET_MS, seed=i)
             for i in range(LATENCY_REPEATS)
