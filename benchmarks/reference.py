@@ -41,12 +41,12 @@ def case(name: str) -> Case:
 
 
 class Reference:
-    """Median over PAIRS pairs of (commit / reference) batch CPU time per op."""
+    """Median over PAIRS pairs of (commit / reference) CPU time per op (of the timed calls)."""
 
     params = list(REFERENCE.benchmarks) if REFERENCE else ["reference.yaml"]
     param_names = ["benchmark"]
     timeout = 3600
-    version = f"reference-1-{REFERENCE.commit[:12] if REFERENCE else 'none'}"
+    version = f"reference-2-{REFERENCE.commit[:12] if REFERENCE else 'none'}"
 
     def setup(self, name: str) -> None:
         if REFERENCE is None:

@@ -40,3 +40,36 @@ def test_targets_the_selection_did_not_run_are_one_line() -> None:
                            "this selection: auth-login-p95, simple-query-p95."))  # fmt: skip
     targets = text.split("### Targets at HEAD", 1)[1].strip()
     assert targets == "Not run by this selection: auth-login-p95, simple-query-p95."
+
+
+def test_a_profiled_regression_says_where_the_time_went() -> None:
+    """The op of a paired regression, profiled at both commits: the function that grew is
+    the first row of its collapsed table (csbench.observe.cpuprofile.render_diff)."""
+    from pathlib import Path
+
+    from csbench.measure.bridge import Batch
+    from csbench.measure.histogram import Histogram
+    from csbench.observe.cpuprofile import Profile, ProfileRun
+
+    slow = "core.Core.time_op('slow', 'x')"
+
+    def run(spin_samples: int) -> ProfileRun:
+        fns = [
+            ["findBy", "/cs/src/a.ts", "#F", 0],
+            ["now", "", "#N", 1],
+            ["clone", "/cs/src/b.ts", "#C", 0],
+        ]
+        stacks = [[1, 0, 0, 5], [2, 7, 0, 6]]  # now <- findBy (the spin), clone <- findBy
+        samples = [0] * spin_samples + [1] * 100
+        profile = Profile.merge([{"functions": fns, "stacks": stacks, "samples": samples}], 100)
+        batch = Batch("op", 10, 1000, Histogram(), {}, cpu_ns=(100 + spin_samples) * 1000)
+        return ProfileRun(slow, Path("/cs"), profile, [1.05], [batch])
+
+    res = result(Change(slow, "regression", 1e-6, 1.2e-6, 1.05))
+    res.explained[slow] = (run(0), run(20))
+    text = markdown(res)
+    assert f"Where the time went: <code>{slow}</code>" in text
+    table = text.split("Where the time went", 1)[1]
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    first = rows[2]  # after the header and its rule
+    assert "findBy" in first and "src/a.ts" in first  # the spin in now() counts for findBy

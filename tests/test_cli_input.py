@@ -77,6 +77,10 @@ def _cases(repos: dict[str, Path], tmp: Path) -> list[tuple[list[str], str]]:
         (["probe", str(tmp / "missing")], "no such directory"),
         (["targets", "--targets", str(tmp / "missing.yaml")], "cannot read"),
         (["targets", "--targets", str(tmp)], "cannot read: Is a directory"),
+        (["profile", "nosuch", "--output", str(tmp / "profiles")], "no time_ benchmark matches"),
+        (["profile", "find_by_id", "--interval-us", "0"], "argument --interval-us: 0 is not"),
+        (["bottlenecks"], "one of the arguments --commit --checkout is required"),
+        (["bottlenecks", "--checkout", str(tmp), "--targets", str(tmp / "no.yaml")], "cannot read"),
     ]
 
 
@@ -94,6 +98,7 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(
         assert out.stderr.startswith(f"csbench {args[0]}: "), out.stderr
         assert out.stdout == ""
     assert not results.exists()  # no machine.json left behind by a refused run
+    assert not (tmp_path / "profiles").exists()
 
 
 @pytest.mark.integration

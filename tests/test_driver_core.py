@@ -149,3 +149,12 @@ def test_wrong_result_is_a_failed_check(tmp_path: Path, npm_target: Path) -> Non
             drv.run("find_by_id", dataset="small", count=10)
     finally:
         drv.close()
+
+
+def test_the_timed_cpu_clock_holds_the_timed_calls_not_the_batch(
+    driver: Driver, small: str
+) -> None:
+    """insert restores the dataset after each op, untimed: the batch's CPU time holds the
+    restores, the timed CPU time does not (both from the same process.cpuUsage)."""
+    batch = driver.run("insert", dataset=small, count=300, seed=4)
+    assert 0 < batch.timed_cpu_ns < batch.cpu_ns, (batch.timed_cpu_ns, batch.cpu_ns)

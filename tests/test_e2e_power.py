@@ -1,10 +1,11 @@
 """End to end: `csbench power` on a throwaway repository made from the npm package.
 
 Paired (`csbench ci --paired`, csbench.guard.paired): a findBy made 10 % slower is flagged in
-every trial, with about its injected size, and neither A/A nor the control benchmark ever
-is. Through asv (`csbench ci` alone, calibrated on the original package): a 10 % change
-is buried in the noise between asv's separate processes (docs/figures.md, "Noise and
-detection power"), so that test holds the machinery to a 4x slowdown it must always catch.
+every trial, with about its injected size, and the profiles of the flagged op name findBy;
+neither A/A nor the control benchmark is ever flagged. Through asv (`csbench ci` alone,
+calibrated on the original package): a 10 % change is buried in the noise between asv's
+separate processes (docs/figures.md, "Noise and detection power"), so that test holds the
+machinery to a 4x slowdown it must always catch.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def test_ten_percent_is_caught_paired_and_aa_stays_quiet(npm_target, tmp_path: P
         assert 0.95 < statistics.median(row["aa_ratios"]) < 1.05, report
     assert slowed["slow_flagged"] == PAIRED_TRIALS and control["slow_flagged"] == 0, report
     assert 1.05 < statistics.median(slowed["slow_ratios"]) < 1.25, report  # about 10 %
+    # each flagged trial's profiles at both commits name the slowed method (its wrapper, or
+    # the original it renamed)
+    assert len(slowed["grew_most"]) == PAIRED_TRIALS, report
+    assert all(name.endswith("findBy") for name in slowed["grew_most"]), report
     assert out.returncode == 0 and report["ok"]
 
 

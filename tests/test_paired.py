@@ -14,12 +14,12 @@ from csbench.guard import compare, paired, power
 from csbench.guard import settings as paired_settings
 from csbench.measure import coreops, reference
 from csbench.measure.bridge import CheckFailed, DriverError, Unsupported
-from csbench.observe import targets
+from csbench.observe import suite, targets
 
 
 def case(name: str) -> paired.Case:
     """The discovered case of this display name."""
-    [found] = [c for c in paired.all_cases() if c.name == name]
+    [found] = [c for c in suite.time_cases() if c.name == name]
     return found
 
 
@@ -123,7 +123,7 @@ def test_each_side_tries_both_before_it_raises() -> None:
 def test_the_cases_are_every_time_benchmark_asv_discovers() -> None:
     """Derived from the benchmark modules: every parameter combination of every time_
     benchmark of every area, named as asv names it, and nothing else."""
-    cases = paired.all_cases()
+    cases = suite.time_cases()
     defined = targets.benchmark_definitions()
     expected = {
         name + (f"({', '.join(combo)})" if combo else "")
@@ -141,7 +141,7 @@ def test_the_cases_are_every_time_benchmark_asv_discovers() -> None:
 
 
 def test_selection_and_the_patterns_left_to_asv() -> None:
-    chosen = paired.select([r"time_op\('find_by_\w+', 'small-1000'\)"])
+    chosen = suite.select([r"time_op\('find_by_\w+', 'small-1000'\)"])
     assert [c.name for c in chosen] == [
         "core.Core.time_op('find_by_id', 'small-1000')",
         "core.Core.time_op('find_by_indexed', 'small-1000')",
@@ -268,7 +268,7 @@ def test_area_benchmarks_of_a_full_commit_are_measured_paired(repo_checkout, nam
 def test_the_reference_file_is_read_and_checked(tmp_path: Path) -> None:
     ref = reference.load()
     assert len(ref.commit) == 40 and ref.benchmarks
-    cases = {c.name for c in paired.all_cases()}
+    cases = {c.name for c in suite.time_cases()}
     assert set(ref.benchmarks) <= cases  # every one a time_ benchmark the suite defines
     areas = {name.split(".")[0] for name in ref.benchmarks}
     assert areas == {"core", "auth", "wal", "realtime", "files", "computed", "functions"}

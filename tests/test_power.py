@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from csbench.cli.guard import power_areas
-from csbench.guard import paired, power
+from csbench.guard import power
 from csbench.guard.power import PowerError, slow_down
+from csbench.observe import suite
 
 CLASS = """
 export class Box {
@@ -119,6 +120,6 @@ def test_each_areas_method_is_found_once_at_a_full_commit(repo_checkout, area: s
     spec = power.AREAS[area]
     source = tree / power.source_file(tree, spec.sources)
     assert f"__csbenchSlowed_{spec.method}" in slow_down(source.read_text(), spec.method, 0.1)
-    chosen = paired.select(list(spec.bench))
+    chosen = suite.select(list(spec.bench))
     slowed = [c.name for c in chosen if re.search(spec.slowed, c.name)]
     assert slowed and len(slowed) < len(chosen), (area, [c.name for c in chosen])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from csbench.guard import paired, triage
-from csbench.observe import site, triaged
+from csbench.observe import site, suite, triaged
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 GRAPH = "graphs/branch-master/machine-{m}/num_cpu-2/{name}.json"
@@ -45,8 +45,8 @@ def test_the_list_gives_each_step_its_commits_and_machine(tmp_path: Path) -> Non
 
 
 def test_every_track_of_an_op_is_measured_on_its_time_benchmark() -> None:
-    time_of = triage.paired_time_of()
-    cases = {c.benchmark for c in paired.all_cases()}
+    time_of = suite.paired_time_of()
+    cases = {c.benchmark for c in suite.time_cases()}
     assert set(time_of.values()) <= cases
     for name in ("core.CoreLatency.track_p95", "auth.AuthLatency.track_p50",
                  "realtime.RealtimeLatency.track_p99", "wal.WalLatency.track_p95",

@@ -86,7 +86,8 @@ def _add_paired_options(parser: argparse.ArgumentParser, paired_help: str = PAIR
     )
     parser.add_argument(
         "--paired-clock", choices=paired.CLOCKS, default=d.clock,
-        help=f"what --paired compares: batch CPU time or the busy clock (default {d.clock})",
+        help="what --paired compares: CPU time of the timed calls, of the whole batch, or "
+        f"their wall time (default {d.clock})",
     )  # fmt: skip
 
 

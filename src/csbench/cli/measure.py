@@ -1,5 +1,6 @@
-"""`csbench setup | probe | machine | load`: the pinned tools, what a tree offers, how the
-host moves figures, and one load scenario outside asv."""
+"""`csbench setup | probe | machine | load | crosscheck | profile`: the pinned tools, what a
+tree offers, how the host moves figures, one load scenario outside asv, the tracks beside a
+plain loop, and where an op's time goes."""
 
 from __future__ import annotations
 
@@ -79,6 +80,54 @@ def _cmd_crosscheck(args: argparse.Namespace) -> int:
         return 2
     print(crosscheck.to_json(checks) if args.json else crosscheck.render(checks))
     return 0 if all(c.agrees for c in checks) else 1
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from csbench.measure.bridge import DriverError
+    from csbench.measure.build import BuildError
+    from csbench.observe import cpuprofile, suite
+
+    cases = suite.select(args.bench)
+    if not cases:
+        example = r"core\.Core\.time_op\('find_by_id', 'small-10000'\)"
+        wanted = " or ".join(map(repr, args.bench))
+        raise UsageError(f"no time_ benchmark matches {wanted} (e.g. {example!r})")
+    try:
+        target = _load_target(args).resolve()
+        against = _against_target(args) if args.against else None
+        out = Path(args.output)
+        for case in cases:
+            run = cpuprofile.measure(target, case, args.seconds, args.interval_us)
+            written = list(cpuprofile.write(run, out).values())
+            report = (
+                cpuprofile.to_json(run, args.top) if args.json else cpuprofile.render(run, args.top)
+            )
+            if against is not None:
+                base = cpuprofile.measure(against, case, args.seconds, args.interval_us)
+                written += cpuprofile.write(base, out, ".base").values()
+                if not args.json:
+                    report += "\n" + cpuprofile.render_diff(base, run, args.top)
+            print(report)
+            if not args.json:
+                print("written: " + ", ".join(map(str, written)), flush=True)
+    except (BuildError, ValueError, DriverError) as exc:
+        tail = getattr(exc, "stderr_tail", "")
+        print(f"csbench profile: {exc}" + (f"\n{tail}" if tail else ""), file=sys.stderr)
+        return 2
+    return 0
+
+
+def _against_target(args: argparse.Namespace) -> Path:
+    """profile --against: a Collection Store tree, or a commit of the repository, built."""
+    if Path(args.against).is_dir():
+        return Path(args.against).resolve()
+    from csbench.commits import git
+    from csbench.commits.checkout import built_commit
+
+    repo = configured_repo(args.repo)
+    if not repo:
+        raise ValueError("--against REV needs a repository (--repo, $CSBENCH_REPO or config)")
+    return built_commit(git.check_repo(repo), git.resolve(repo, args.against)).resolve()
 
 
 def _load_target(args: argparse.Namespace) -> Path:
@@ -241,7 +290,24 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cc.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
     cc.add_argument("--runs", type=positive_int, default=21, help="rounds of both (default 21)")
     cc.add_argument("--json", action="store_true", help="print the figures as JSON")
+    pr = sub.add_parser("profile", help="where an op's time goes: a sampled CPU profile")
+    pr.add_argument("bench", nargs="+", help="regex of the time_ benchmarks (asv names)")
+    where = pr.add_mutually_exclusive_group()
+    where.add_argument("--commit", help="build and profile this commit of the repository")
+    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
+    pr.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    pr.add_argument("--seconds", type=positive_float, default=2.0,
+                    help="op time sampled, per benchmark (default 2)")  # fmt: skip
+    pr.add_argument("--interval-us", type=positive_int, default=100,
+                    help="sampling interval in µs, at least 10 (default 100)")  # fmt: skip
+    pr.add_argument("--against", metavar="REV|DIR",
+                    help="also profile this base and list the functions whose CPU time per op "
+                    "grew most from it")  # fmt: skip
+    pr.add_argument("--top", type=positive_int, default=20, help="functions listed (default 20)")
+    pr.add_argument("--output", default="profiles",
+                    help="where the .cpuprofile, .svg and .json go (default profiles)")  # fmt: skip
+    pr.add_argument("--json", action="store_true", help="print the report as JSON")
     return {
         "setup": _cmd_setup, "probe": _cmd_probe, "machine": _cmd_machine, "load": _cmd_load,
-        "crosscheck": _cmd_crosscheck,
+        "crosscheck": _cmd_crosscheck, "profile": _cmd_profile,
     }  # fmt: skip

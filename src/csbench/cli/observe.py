@@ -1,5 +1,5 @@
-"""`csbench targets | agreement`: stored results judged against the plan's targets, and the
-clock self-check."""
+"""`csbench targets | agreement | bottlenecks`: stored results judged against the plan's
+targets, the clock self-check, and where each target's op spends its time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from csbench.cli.argtypes import non_negative_float
+from csbench.cli.argtypes import non_negative_float, positive_float
 from csbench.cli.common import Handler
 from csbench.commits import git
 from csbench.commits.config import configured_repo
@@ -71,6 +71,49 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     return 1 if args.strict and failed else 0
 
 
+def _cmd_bottlenecks(args: argparse.Namespace) -> int:
+    from csbench.commits.checkout import built_commit
+    from csbench.measure.bridge import DriverError
+    from csbench.measure.build import BuildError
+    from csbench.measure.errors import UsageError
+    from csbench.observe import bottlenecks
+    from csbench.observe import targets as tg
+
+    try:
+        targets = tg.load_targets(Path(args.targets) if args.targets else None)
+    except tg.TargetFileError as exc:
+        raise UsageError(str(exc)) from None
+    verdicts: dict[str, tg.Verdict] = {}
+    if args.checkout:
+        tree, commit = Path(args.checkout).resolve(), Path(args.checkout).name
+    else:
+        repo = configured_repo(args.repo)
+        if not repo:
+            raise UsageError("--commit needs a repository (--repo, $CSBENCH_REPO or config)")
+        commit = git.resolve(git.check_repo(repo), args.commit)
+        try:
+            results = tg.load_commit_results(Path(args.results), args.machine, commit)
+            verdicts = {t.id: tg.evaluate(t, results) for t in targets}
+        except tg.ResultsNotFound as exc:
+            print(f"csbench bottlenecks: no verdicts: {exc}", file=sys.stderr)
+        try:
+            tree = built_commit(repo, commit).resolve()
+        except BuildError as exc:
+            print(f"csbench bottlenecks: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 3
+    try:
+        items = bottlenecks.profile_targets(tree, targets, verdicts, args.seconds,
+                                            lambda m: print(m, file=sys.stderr))  # fmt: skip
+    except DriverError as exc:
+        print(f"csbench bottlenecks: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(bottlenecks.to_json(items, commit))
+    else:
+        print(bottlenecks.render(items, commit, markdown=args.format == "markdown"))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     """Add this family's subcommands to ``sub``; returns their handlers by name."""
     agr = sub.add_parser(
@@ -109,4 +152,22 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         "that stays within the machine's calibrated run-to-run noise",
     )
     tgt.add_argument("--repo", help="repository used to resolve --commit revisions")
-    return {"agreement": _cmd_agreement, "targets": _cmd_targets}
+    bot = sub.add_parser(
+        "bottlenecks", help="where each target's op spends its CPU time (sampled profiles)"
+    )
+    where = bot.add_mutually_exclusive_group(required=True)
+    where.add_argument("--commit", help="build and profile this commit (its stored verdicts too)")
+    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
+    bot.add_argument("--repo", help="repository of --commit (else $CSBENCH_REPO or config)")
+    bot.add_argument("--machine", help="asv machine of the stored verdicts (default: the only one)")
+    bot.add_argument(
+        "--results", default=str(project_root() / "results"),
+        help="asv results directory of the verdicts (default: results/)",
+    )  # fmt: skip
+    bot.add_argument("--targets", help="targets file (default: benchmarks/targets.yaml)")
+    bot.add_argument("--seconds", type=positive_float, default=1.0,
+                     help="op time sampled per target (default 1)")  # fmt: skip
+    bot.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    return {
+        "agreement": _cmd_agreement, "targets": _cmd_targets, "bottlenecks": _cmd_bottlenecks,
+    }  # fmt: skip

@@ -4,6 +4,7 @@ import { type Dataset, datasetArg } from "./dataset";
 import { Histogram, SUB_BITS } from "./histogram";
 import { type Capabilities, type Library, requireCapabilities } from "./library";
 import { type Args, DriverError, argInt, argNumberOrNull, argString, usage } from "./protocol";
+import { type CompactProfile, profileInterval, profiled } from "./cpuprofile";
 import { Rng } from "./rng";
 
 export type Params = Record<string, unknown>;
@@ -101,6 +102,8 @@ export interface BatchResult {
   count: number;
   busy_ns: number;
   cpu_ns: number;
+  /** CPU time during the timed calls only (the busy clock's CPU counterpart). */
+  timed_cpu_ns: number;
   hist: { sub_bits: number; buckets: Array<[number, number]> };
   min_ns: number | null;
   max_ns: number | null;
@@ -108,6 +111,8 @@ export interface BatchResult {
   p50_ns: number | null;
   p95_ns: number | null;
   p99_ns: number | null;
+  /** With the `profile` arg: the batch's sampled CPU profile (cpuprofile.ts). */
+  profile?: CompactProfile;
 }
 
 /** A growing Float64Array of latencies (ns): pushing one allocates nothing until it doubles. */
@@ -148,20 +153,16 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
   spec.validate?.(ctx);
 
   const budgetNs = budgetMs === null ? Infinity : budgetMs * 1e6;
+  const interval = profileInterval(args.profile);
   const recorded = new Samples(Math.min(count, 1 << 16));
-  let n = 0;
-  let batchNs = 0;
+  const run = () => loop(spec, ctx, { count, minCount, budgetNs }, recorded);
+  let done = { n: 0, batchNs: 0, timedCpuNs: 0 };
+  let profile: CompactProfile | null = null;
   const cpu0 = process.cpuUsage();
-  while (n < count && !(n >= minCount && batchNs > budgetNs)) {
-    clock.opNs = 0;
-    ctx.samples.length = 0;
-    await spec.step(ctx);
-    n += 1;
-    batchNs += clock.opNs;
-    if (ctx.samples.length === 0) recorded.push(clock.opNs);
-    else for (const ns of ctx.samples) recorded.push(ns);
-  }
+  if (interval === null) done = await run();
+  else profile = await profiled(async () => { done = await run(); }, interval);
   const cpu = process.cpuUsage(cpu0);
+  const { n, batchNs, timedCpuNs } = done;
   // The histogram is built after the loop: between two ops the runner only stores a number.
   const hist = new Histogram();
   let min = Infinity;
@@ -177,12 +178,36 @@ export async function runBatch(library: Library, datasets: Map<string, Dataset>,
     count: n,
     busy_ns: batchNs,
     cpu_ns: (cpu.user + cpu.system) * 1000,
+    timed_cpu_ns: timedCpuNs,
     hist: { sub_bits: SUB_BITS, buckets },
     min_ns: n ? min : null,
     max_ns: n ? max : null,
     mean_ns: n ? batchNs / n : null,
     p50_ns, p95_ns, p99_ns,
+    ...(profile ? { profile } : {}),
   };
+}
+
+/** The batch's ops, one after the other, until `count` or the budget; each op's ns recorded. */
+async function loop(
+  spec: OpSpec, ctx: OpContext, limits: { count: number; minCount: number; budgetNs: number }, recorded: Samples,
+): Promise<{ n: number; batchNs: number; timedCpuNs: number }> {
+  const { count, minCount, budgetNs } = limits;
+  let n = 0;
+  let batchNs = 0;
+  let timedCpuNs = 0;
+  while (n < count && !(n >= minCount && batchNs > budgetNs)) {
+    clock.opNs = 0;
+    clock.opCpuNs = 0;
+    ctx.samples.length = 0;
+    await spec.step(ctx);
+    n += 1;
+    batchNs += clock.opNs;
+    timedCpuNs += clock.opCpuNs;
+    if (ctx.samples.length === 0) recorded.push(clock.opNs);
+    else for (const ns of ctx.samples) recorded.push(ns);
+  }
+  return { n, batchNs, timedCpuNs };
 }
 
 /** A fixture built untimed on first use and kept per JSON of `key`; a failed build is retried. */

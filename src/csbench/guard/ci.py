@@ -24,9 +24,10 @@ from csbench.commits.checkout import build_reference, built_commit
 from csbench.commits.twin import make_twin
 from csbench.guard import calibrate, compare, paired
 from csbench.measure import procs
+from csbench.measure.bridge import DriverError
 from csbench.measure.build import BuildError
 from csbench.measure.errors import UsageError
-from csbench.observe import calibration, tables
+from csbench.observe import calibration, cpuprofile, suite, tables
 from csbench.observe import targets as tg
 
 OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
@@ -48,6 +49,10 @@ class CiResult:
     paired: paired.Settings | None = None
     paired_count: int = 0
     error: str = ""
+    # per paired regression (at most EXPLAINED): its op's profile at BASE and at HEAD
+    explained: dict[str, tuple[cpuprofile.ProfileRun, cpuprofile.ProfileRun]] = field(
+        default_factory=dict
+    )
 
     def of(self, kind: str) -> list[compare.Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -147,11 +152,12 @@ def ci(
             trees.append(built_commit(repo, commit, root=builds or work / "builds"))
         asv_bench = bench
         if paired_settings is not None:
-            every = paired.all_cases()
-            cases = paired.select(bench, every)
+            every = suite.time_cases()
+            cases = suite.select(bench, every)
             measured = paired.measure(trees[0], trees[1], cases, paired_settings, log)
             result.changes = [m.change(paired_settings) for m in measured]
             result.paired_count = len(cases)
+            _explain(result, trees, cases, log)
             result.units.update({c.benchmark: "seconds" for c in cases})
             asv_bench = paired.asv_patterns(bench, every)
         results = (
@@ -186,6 +192,26 @@ def ci(
     except (tg.ResultsNotFound, tg.TargetFileError) as exc:
         result.targets_text = f"targets not evaluated: {exc}"
     return result
+
+
+EXPLAINED = 5  # paired regressions profiled at both commits, the largest ratios first
+
+
+def _explain(
+    result: CiResult, trees: list[Path], cases: list[paired.Case], log: Callable[[str], None]
+) -> None:
+    """Profile the op of each paired regression at BASE and at HEAD (csbench.observe.
+    cpuprofile): which functions' CPU time per op grew. A profile that fails is left out:
+    the verdict stands without it."""
+    by_name = {c.name: c for c in cases}
+    flagged = sorted((c for c in result.of("regression") if c.name in by_name),
+                     key=lambda c: -(c.ratio or 0))  # fmt: skip
+    for change in flagged[:EXPLAINED]:
+        log(f"csbench: profiling {change.name} at both commits")
+        try:
+            result.explained[change.name] = cpuprofile.explain(*trees, by_name[change.name])
+        except DriverError as exc:
+            log(f"csbench: no profile of {change.name}: {str(exc).splitlines()[0]}")
 
 
 def _value(v: float | None, unit: str | None) -> str:
@@ -256,6 +282,15 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
     for kind, title in FLAGGED:
         if result.of(kind):
             lines += ["", f"### {title}", "", table(result.of(kind))]
+    for name, (base, head) in result.explained.items():
+        lines += [
+            "",
+            f"<details><summary>Where the time went: <code>{name}</code></summary>",
+            "",
+            cpuprofile.render_diff(base, head, top=10, markdown=True),
+            "",
+            "</details>",
+        ]
     rest = [c for c in compared if c.kind in ("same", "still-failed")]
     if rest:
         lines += [
@@ -331,7 +366,7 @@ def calibrate_paired(
         tree = built_commit(repo, commit, root=builds)
     except (BuildError, UsageError) as exc:
         raise InfrastructureError(str(exc)) from exc
-    cases = paired.select(bench)
+    cases = suite.select(bench)
     ratios: dict[str, list[float]] = {c.name: [] for c in cases}
     for i in range(runs):
         log(f"csbench: paired calibration run {i + 1} of {runs}: {commit[:8]} against itself")

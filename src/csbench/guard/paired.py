@@ -25,8 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asv.commands.compare import unroll_result
-
 from csbench.guard.compare import Change
 from csbench.guard.settings import Settings
 from csbench.measure.pairs import (
@@ -48,34 +46,13 @@ __all__ = [
     "PairRun",
     "Settings",
     "SideError",
-    "all_cases",
     "asv_patterns",
     "each_side",
     "measure",
     "pinned_cpu",
     "run_pair",
-    "select",
     "sign_test",
 ]  # fmt: skip
-
-
-def all_cases(benchmark_dir: Path | None = None) -> list[Case]:
-    """Every parameter combination of every ``time_`` benchmark, in asv's discovery order."""
-    cases = []
-    for bench in suite.discover(benchmark_dir):
-        if bench.type != "time" or not hasattr(bench.func, "__self__"):
-            continue
-        values = list(itertools.product(*bench._params))  # asv_runner's (pinned) param values
-        for name, params in unroll_result(bench.name, bench.params, values):
-            cases.append(Case(name, bench.name, params, type(bench.func.__self__)))
-    return cases
-
-
-def select(bench: Iterable[str], cases: list[Case] | None = None) -> list[Case]:
-    """The cases whose asv name one of the ``bench`` regexes finds (all if none given)."""
-    patterns = [re.compile(b) for b in bench]
-    cases = all_cases() if cases is None else cases
-    return [c for c in cases if not patterns or any(p.search(c.name) for p in patterns)]
 
 
 def asv_selects(patterns: list[str], benchmark_dir: Path | None = None) -> bool:
@@ -94,7 +71,7 @@ def asv_patterns(bench: Iterable[str], cases: list[Case] | None = None) -> list[
     """``bench`` for asv with every paired benchmark left out (asv matches name-with-params),
     and the history's reference tracks (benchmarks/reference.py: paired already, and not
     what a guard of two commits measures)."""
-    names = sorted({c.benchmark for c in (all_cases() if cases is None else cases)})
+    names = sorted({c.benchmark for c in (suite.time_cases() if cases is None else cases)})
     paired_names = "|".join([*(re.escape(n) for n in names), re.escape(REFERENCE_TRACKS)])
     return [rf"^(?!(?:{paired_names})(?:\(|$))(?:.*?(?:{b}))" for b in (list(bench) or ["."])]
 

@@ -20,6 +20,7 @@ import json
 import re
 import shutil
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 from csbench.commits import git
 from csbench.guard import ci, paired
 from csbench.measure.build import MONOREPO_PACKAGE, BuildError, detect_layout
-from csbench.observe import calibration, tables
+from csbench.observe import calibration, cpuprofile, tables
 
 SOURCE_FILE = Path("src/async/collection.ts")  # the npm package's collection class
 METHOD = "findBy"
@@ -203,6 +204,9 @@ class Row:
     slow_flagged: int = 0  # slow trials judged a regression
     aa_ratios: list[float] = field(default_factory=list)
     slow_ratios: list[float] = field(default_factory=list)
+    # per slow trial that flagged it and profiled it: the function whose CPU time per op
+    # grew most from base to head (csbench.observe.cpuprofile.diff)
+    grew_most: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -236,16 +240,19 @@ class PowerReport:
         for r in self.rows:
             aa = statistics.median(r.aa_ratios) if r.aa_ratios else float("nan")
             slow = statistics.median(r.slow_ratios) if r.slow_ratios else float("nan")
+            grew = Counter(r.grew_most).most_common(1)
             rows.append((
                 r.name + (" (slowed)" if r.slowed else ""), f"{r.factor:.3f}",
                 f"{r.aa_flagged}/{len(r.aa_ratios)}", f"{aa:.3f}",
                 f"{r.slow_flagged}/{len(r.slow_ratios)}", f"{slow:.3f}",
+                f"{grew[0][0]} ({grew[0][1]}/{len(r.grew_most)})" if grew else "-",
             ))  # fmt: skip
-        header = ("benchmark", "factor", "A/A flagged", "A/A ratio", "slow flagged", "slow ratio")
+        header = ("benchmark", "factor", "A/A flagged", "A/A ratio", "slow flagged", "slow ratio",
+                  "grew most (profiles)")  # fmt: skip
         out = [
             f"{self.method} made {self.fraction:.0%} slower; csbench ci {self.trials} times "
             f"same -> slow and {self.aa_trials} times A/A base -> same; {'; '.join(how)}",
-            tables.render(header, rows, align=("left", *["right"] * 5)),
+            tables.render(header, rows, align=("left", *["right"] * 5, "left")),
         ]
         out += [f"error: {e}" for e in self.errors]
         out.append("detected, no false alarm" if self.ok else "NOT detected reliably")
@@ -317,6 +324,10 @@ def measure_power(
             else:
                 row.slow_ratios.append(change.ratio)
                 row.slow_flagged += change.kind == "regression"
+                if change.name in result.explained:
+                    row.grew_most.append(
+                        cpuprofile.diff(*result.explained[change.name])[0].function
+                    )
     return PowerReport(
         slowdown.method, fraction, trials, aa_trials, thresholds, list(rows.values()), errors,
         paired_settings,

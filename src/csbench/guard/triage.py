@@ -31,22 +31,6 @@ from csbench.observe.results import benchmark_of
 from csbench.observe.triaged import Listed, Verdict, key_of, read, write
 
 
-def paired_time_of(benchmark_dir: Path | None = None) -> dict[str, str]:
-    """benchmark -> the ``time_`` benchmark that measures its op (itself for a time_ one)."""
-    out = {}
-    for b in suite.discover(benchmark_dir):
-        if b.type == "time":
-            out[b.name] = b.name
-            continue
-        owner = getattr(b.func, "__self__", None)
-        target = getattr(b.func, "paired_time", None) or getattr(owner, "paired_time", None)
-        if isinstance(target, dict):  # per method: {"track_x": "module.Class.time_x"}
-            target = target.get(b.name.rsplit(".", 1)[1])
-        if target:
-            out[b.name] = target
-    return out
-
-
 def triage(
     repo: str,
     steps: list[Listed],
@@ -59,8 +43,8 @@ def triage(
     """A verdict for every step (those in ``store`` are reused unless ``force``); each new
     one is written to ``store`` as soon as its commit pair is measured."""
     known = read(store)
-    time_of = paired_time_of()
-    every = {c.name: c for c in paired.all_cases()}
+    time_of = suite.paired_time_of()
+    every = {c.name: c for c in suite.time_cases()}
     parents = {h: git.resolve(repo, f"{h}^1") for h in {s.head for s in steps if not s.base}}
     bases = {s: s.base or parents[s.head] for s in steps}
     todo: dict[tuple[str, str], list[tuple[Listed, paired.Case | None]]] = {}

@@ -72,6 +72,7 @@ class Batch:
     hist: Histogram
     raw: dict[str, Any]
     cpu_ns: int = 0  # CPU time of the whole batch, preparation and checks included
+    timed_cpu_ns: int = 0  # CPU time during the timed calls only
 
     @property
     def mean_ns(self) -> float:
@@ -81,8 +82,17 @@ class Batch:
     def cpu_mean_ns(self) -> float:
         return self.cpu_ns / self.count
 
+    @property
+    def timed_cpu_mean_ns(self) -> float:
+        return self.timed_cpu_ns / self.count
+
     def percentile_us(self, q: float) -> float:
         return self.hist.percentile(q) / 1000.0
+
+    @property
+    def profile(self) -> dict[str, Any] | None:
+        """The batch's sampled CPU profile, when its driver was profiling (PROTOCOL.md)."""
+        return self.raw.get("profile")
 
 
 def _missing(obj: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
@@ -128,6 +138,9 @@ class Driver:
         self.timeout = timeout
         self.busy_ns = 0
         self.op_clock_ns = 0.0
+        # When set, every ``run`` batch is sampled by the CPU profiler at this interval
+        # (µs) and its Batch carries the profile (csbench.observe.cpuprofile).
+        self.profile_interval_us: int | None = None
         self.datasets: dict[str, dict[str, Any]] = {}
         self._probe: dict[str, Any] | None = None
         self._next_id = 0
@@ -333,6 +346,8 @@ class Driver:
             "seed": seed,
             "params": params,
         }
+        if self.profile_interval_us is not None:
+            args["profile"] = {"interval_us": self.profile_interval_us}
         result = self.request("run", args)
         missing = _missing(result, ("count", "busy_ns", "hist"))
         if missing:
@@ -345,6 +360,7 @@ class Driver:
                 hist=Histogram.from_buckets(result["hist"]["buckets"]),
                 raw=result,
                 cpu_ns=int(result.get("cpu_ns", 0)),
+                timed_cpu_ns=int(result.get("timed_cpu_ns", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise self._fail(

@@ -95,18 +95,24 @@ class SideError(RuntimeError):
 
 @dataclass
 class PairRun:
-    """One pair: per round, the base and head batch means (ns per op) on the busy clock
-    and in CPU time."""
+    """One pair: per round, the base and head batch means (ns per op) on each clock: "busy"
+    (wall time of the timed calls), "cpu" (CPU time during them) and "batch-cpu" (CPU time
+    of the whole batch, untimed preparation and checks included)."""
 
     base_ns: list[float] = field(default_factory=list)
     head_ns: list[float] = field(default_factory=list)
     base_cpu_ns: list[float] = field(default_factory=list)
     head_cpu_ns: list[float] = field(default_factory=list)
+    base_batch_cpu_ns: list[float] = field(default_factory=list)
+    head_batch_cpu_ns: list[float] = field(default_factory=list)
 
     def values(self, side: str, clock: str) -> list[float]:
+        base = side == "base"
         if clock == "cpu":
-            return self.base_cpu_ns if side == "base" else self.head_cpu_ns
-        return self.base_ns if side == "base" else self.head_ns
+            return self.base_cpu_ns if base else self.head_cpu_ns
+        if clock == "batch-cpu":
+            return self.base_batch_cpu_ns if base else self.head_batch_cpu_ns
+        return self.base_ns if base else self.head_ns
 
     def ratio(self, clock: str) -> float:
         """Median over rounds of head / base."""
@@ -172,8 +178,10 @@ def _measure_case(drivers: dict[str, Driver], first: list[str], case: Case, roun
         batches = round_(r)
         run.base_ns.append(batches["base"].mean_ns)
         run.head_ns.append(batches["head"].mean_ns)
-        run.base_cpu_ns.append(batches["base"].cpu_mean_ns)
-        run.head_cpu_ns.append(batches["head"].cpu_mean_ns)
+        run.base_cpu_ns.append(batches["base"].timed_cpu_mean_ns)
+        run.head_cpu_ns.append(batches["head"].timed_cpu_mean_ns)
+        run.base_batch_cpu_ns.append(batches["base"].cpu_mean_ns)
+        run.head_batch_cpu_ns.append(batches["head"].cpu_mean_ns)
     return run
 
 

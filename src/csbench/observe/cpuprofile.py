@@ -1,0 +1,484 @@
+"""``csbench profile``: where one benchmark op's time goes, from JavaScriptCore's sampling
+profiler in the driver (bun:jsc ``profile`` around the batch loop: driver/cpuprofile.ts).
+
+The op is set up as asv sets it up (the benchmark class's ``setup``, csbench.measure.pairs
+Case) and warmed up; then rounds of two batches of its ``time_`` method, one sampled and
+one not, in alternating order. The sampled batches make the profile (the set-up is never
+in it); the median over rounds of sampled / unsampled mean op time is the sampling
+overhead. Each function is marked as Collection Store's own code, a dependency (its npm
+name), csbench's driver, or the runtime (Bun's builtins and native code).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from csbench.measure import atomic, sessions
+from csbench.measure.bridge import Batch, Driver
+from csbench.measure.build import MONOREPO_PACKAGE
+from csbench.measure.pairs import WARMUP_ROUNDS, WARMUP_S, Case, pinned_cpu
+from csbench.measure.paths import DRIVER_MAIN
+from csbench.observe import tables
+
+INTERVAL_US = 100  # the sampling interval
+MIN_ROUNDS = 10  # rounds of one sampled and one unsampled batch, at least
+DRIVER_DIR = DRIVER_MAIN.parent
+
+KINDS = ("collection-store", "dependency", "csbench", "runtime")
+_PACKAGE = re.compile(r".*/node_modules/((?:@[^/]+/)?[^/]+)/(.*)")
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function as the profiler names it (its code hash tells apart anonymous ones)."""
+
+    name: str
+    url: str
+    hash: str
+    builtin: bool
+
+    @property
+    def label(self) -> str:
+        return self.name or "(anonymous)"
+
+
+@dataclass(frozen=True)
+class Origin:
+    kind: str  # one of KINDS
+    package: str  # the npm name of a dependency; else the kind
+    path: str  # the file, relative to its package (or the tree); "" for native code
+
+
+def origin(fn: Function, tree: Path) -> Origin:
+    """Whose code ``fn`` is, given the Collection Store ``tree`` it ran from."""
+    if fn.builtin or not fn.url or not fn.url.startswith("/"):
+        return Origin("runtime", "runtime", fn.url)
+    m = _PACKAGE.fullmatch(fn.url)
+    if m:
+        return Origin("dependency", m[1], m[2])
+    url = Path(fn.url)
+    if url.is_relative_to(DRIVER_DIR):
+        return Origin("csbench", "csbench", str(url.relative_to(DRIVER_DIR)))
+    for root in (tree / MONOREPO_PACKAGE, tree):  # the package's own files in either layout
+        if url.is_relative_to(root):
+            return Origin("collection-store", "collection-store", str(url.relative_to(root)))
+    return Origin("runtime", "runtime", fn.url)
+
+
+@dataclass
+class Profile:
+    """Samples of one op: each stack innermost first, as (function index, line) pairs."""
+
+    interval_us: int
+    functions: list[Function] = field(default_factory=list)
+    stacks: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
+    samples: list[int] = field(default_factory=list)  # stack index per sample, in order
+
+    @classmethod
+    def merge(cls, replies: list[dict[str, Any]], interval_us: int) -> Profile:
+        """The profiles of several batches (driver/cpuprofile.ts CompactProfile) as one."""
+        out = cls(interval_us)
+        fn_index: dict[Function, int] = {}
+        stack_index: dict[tuple[tuple[int, int], ...], int] = {}
+        for reply in replies:
+            fns = []
+            for name, url, code_hash, builtin in reply["functions"]:
+                fn = Function(str(name), str(url), str(code_hash), bool(builtin))
+                fns.append(fn_index.setdefault(fn, len(fn_index)))
+            stacks = []
+            for flat in reply["stacks"]:
+                stack = tuple((fns[flat[i]], int(flat[i + 1])) for i in range(0, len(flat), 2))
+                stacks.append(stack_index.setdefault(stack, len(stack_index)))
+            out.samples.extend(stacks[s] for s in reply["samples"])
+        out.functions = list(fn_index)
+        out.stacks = list(stack_index)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The compact form (driver/cpuprofile.ts's, for all batches at once)."""
+        return {
+            "interval_us": self.interval_us,
+            "functions": [[f.name, f.url, f.hash, int(f.builtin)] for f in self.functions],
+            "stacks": [[v for frame in stack for v in frame] for stack in self.stacks],
+            "samples": self.samples,
+        }
+
+
+@dataclass(frozen=True)
+class FunctionShare:
+    function: Function
+    origin: Origin
+    self_samples: int  # samples with the function innermost
+    total_samples: int  # samples with the function anywhere on the stack
+    line: int  # its most sampled line (0: native)
+
+    @property
+    def where(self) -> str:
+        """file:line, or "(native)"."""
+        if not self.origin.path:
+            return "(native)"
+        return self.origin.path + (f":{self.line}" if self.line else "")
+
+
+def shares(profile: Profile, tree: Path) -> list[FunctionShare]:
+    """Every sampled function, by self samples then total samples (most first)."""
+    per_stack = Counter(profile.samples)
+    self_n: Counter[int] = Counter()
+    total_n: Counter[int] = Counter()
+    lines: dict[int, Counter[int]] = {}
+    for stack_id, n in per_stack.items():
+        stack = profile.stacks[stack_id]
+        if stack:
+            fn, line = stack[0]
+            self_n[fn] += n
+            lines.setdefault(fn, Counter())[line] += n
+        for fn in {f for f, _ in stack}:
+            total_n[fn] += n
+        for fn, line in stack[1:]:
+            if fn not in lines:
+                lines.setdefault(fn, Counter())[line] += n
+    out = [
+        FunctionShare(profile.functions[i], origin(profile.functions[i], tree), self_n[i],
+                      total_n[i], lines[i].most_common(1)[0][0] if i in lines else 0)
+        for i in total_n
+    ]  # fmt: skip
+    return sorted(out, key=lambda s: (-s.self_samples, -s.total_samples, s.function.label))
+
+
+def by_origin(profile: Profile, tree: Path) -> dict[str, float]:
+    """Share of samples per package (by the innermost frame): where the CPU time went."""
+    n = len(profile.samples) or 1
+    out: Counter[str] = Counter()
+    for s in shares(profile, tree):
+        out[s.origin.package] += s.self_samples
+    return {k: v / n for k, v in out.most_common()}
+
+
+def to_cpuprofile(profile: Profile) -> dict[str, Any]:
+    """The Chrome DevTools .cpuprofile of the samples (speedscope opens it too): one node per
+    call path, outermost first; a function's line is the first of its sampled lines."""
+    first_line: dict[int, int] = {}
+    for stack in profile.stacks:
+        for fn, line in stack:
+            if line and (fn not in first_line or line < first_line[fn]):
+                first_line[fn] = line
+    scripts: dict[str, str] = {}
+
+    def call_frame(fn_id: int) -> dict[str, Any]:
+        fn = profile.functions[fn_id]
+        return {
+            "functionName": fn.name,
+            "scriptId": scripts.setdefault(fn.url, str(len(scripts) + 1)),
+            "url": fn.url,
+            "lineNumber": first_line.get(fn_id, 0) - 1,
+            "columnNumber": -1 if fn_id not in first_line else 0,
+        }
+
+    root = {"id": 1, "callFrame": {"functionName": "(root)", "scriptId": "0", "url": "",
+                                   "lineNumber": -1, "columnNumber": -1},
+            "hitCount": 0, "children": []}  # fmt: skip
+    nodes = [root]
+    child_of: dict[tuple[int, int], dict[str, Any]] = {}
+    leaf_of_stack: list[dict[str, Any]] = []
+    for stack in profile.stacks:
+        node = root
+        for fn, _ in reversed(stack):
+            key = (node["id"], fn)
+            if key not in child_of:
+                child = {"id": len(nodes) + 1, "callFrame": call_frame(fn), "hitCount": 0,
+                         "children": [], "positionTicks": Counter()}  # fmt: skip
+                nodes.append(child)
+                node["children"].append(child["id"])
+                child_of[key] = child
+            node = child_of[key]
+        leaf_of_stack.append(node)
+    for stack_id in profile.samples:
+        leaf = leaf_of_stack[stack_id]
+        leaf["hitCount"] += 1
+        line = profile.stacks[stack_id][0][1] if profile.stacks[stack_id] else 0
+        if line:
+            leaf["positionTicks"][line] += 1
+    for node in nodes[1:]:
+        ticks = node.pop("positionTicks")
+        if ticks:
+            node["positionTicks"] = [{"line": ln, "ticks": t} for ln, t in sorted(ticks.items())]
+    n = len(profile.samples)
+    return {
+        "nodes": nodes,
+        "startTime": 0,
+        "endTime": n * profile.interval_us,
+        "samples": [leaf_of_stack[s]["id"] for s in profile.samples],
+        "timeDeltas": [profile.interval_us] * n,
+    }
+
+
+_COLORS = {"collection-store": "#4e79a7", "dependency": "#f28e2b", "csbench": "#59a14f",
+           "runtime": "#9c9c9c"}  # fmt: skip
+
+
+def flamegraph_svg(profile: Profile, tree: Path, title: str, width: int = 1200) -> str:
+    """A flame graph (callers below callees) as a standalone SVG: each box a call path,
+    its width its share of samples, its colour whose code it is; a tooltip gives the
+    function, file:line and samples. Boxes under 0.1 % of the samples are left out."""
+    total = len(profile.samples)
+    tree_root: dict[str, Any] = {"n": 0, "kids": {}}
+    for stack_id, n in Counter(profile.samples).items():
+        node = tree_root
+        node["n"] += n
+        for fn, line in reversed(profile.stacks[stack_id]):
+            node = node["kids"].setdefault(fn, {"n": 0, "kids": {}, "lines": Counter()})
+            node["n"] += n
+            node["lines"][line] += n
+    row, top = 16, 28
+    boxes: list[str] = []
+    depth_max = 0
+
+    def place(node: dict[str, Any], x: float, depth: int) -> None:
+        nonlocal depth_max
+        for fn, kid in sorted(node["kids"].items(), key=lambda kv: -kv[1]["n"]):
+            w = kid["n"] / total * width
+            if kid["n"] / total >= 0.001:
+                depth_max = max(depth_max, depth)
+                f = profile.functions[fn]
+                o = origin(f, tree)
+                line = kid["lines"].most_common(1)[0][0]
+                where = f"{o.package}: {o.path}" if o.path else o.package
+                where += f":{line}" if o.path and line else ""
+                tip = f"{f.label} ({where}): {kid['n']} samples, {kid['n'] / total:.1%}"
+                label = html.escape(f.label if w > 8 * len(f.label) else f.label[: int(w / 8)])
+                boxes.append(
+                    f'<g><title>{html.escape(tip)}</title><rect x="{x:.1f}" y="{{y{depth}}}" '
+                    f'width="{max(w - 0.5, 0.5):.1f}" height="{row - 1}" '
+                    f'fill="{_COLORS[o.kind]}"/>'
+                    + (f'<text x="{x + 3:.1f}" y="{{t{depth}}}">{label}</text>' if w > 30 else "")
+                    + "</g>"
+                )
+                place(kid, x, depth + 1)
+            x += w
+
+    place(tree_root, 0.0, 0)
+    height = top + (depth_max + 1) * row + 24
+    ys = {f"y{d}": height - 24 - (d + 1) * row for d in range(depth_max + 1)}
+    ys |= {f"t{d}": height - 24 - (d + 1) * row + 12 for d in range(depth_max + 1)}
+    legend = "  ".join(f'<tspan fill="{c}">■ {k}</tspan>' for k, c in _COLORS.items())
+    return "\n".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="monospace" font-size="11">',
+        f'<text x="0" y="14" font-size="13">{html.escape(title)} ({total} samples)</text>',
+        *(b.format(**ys) for b in boxes),
+        f'<text x="0" y="{height - 6}">{legend}</text>',
+        "</svg>",
+    ])  # fmt: skip
+
+
+@dataclass
+class ProfileRun:
+    """What ``measure`` saw: the profile, and per round the sampled / unsampled ratio."""
+
+    case: str
+    tree: Path
+    profile: Profile
+    overhead: list[float]
+    sampled: list[Batch] = field(repr=False)
+
+    @property
+    def overhead_ratio(self) -> float:
+        return statistics.median(self.overhead)
+
+
+def measure(
+    target: Path, case: Case, seconds: float = 2.0, interval_us: int = INTERVAL_US
+) -> ProfileRun:
+    """``case``'s op on ``target`` in one pinned driver: warm-up, then rounds of a sampled
+    and an unsampled batch (the order alternating) until the sampled batches hold
+    ``seconds`` of op time, at least MIN_ROUNDS."""
+    drv = Driver(target, cpus={pinned_cpu()})
+    try:
+        with sessions.bound(drv), sessions.scratch_scope():
+            bench = case.instance()
+            warm_ns, warm = 0, 0
+            while warm < WARMUP_ROUNDS or warm_ns < WARMUP_S * 1e9:
+                warm_ns += case.batch(bench).busy_ns
+                warm += 1
+            sampled: list[Batch] = []
+            overhead: list[float] = []
+            r = 0
+            while r < MIN_ROUNDS or sum(b.busy_ns for b in sampled) < seconds * 1e9:
+                got: dict[bool, Batch] = {}
+                for on in (True, False) if r % 2 == 0 else (False, True):
+                    drv.profile_interval_us = interval_us if on else None
+                    got[on] = case.batch(bench)
+                drv.profile_interval_us = None
+                sampled.append(got[True])
+                overhead.append(got[True].mean_ns / got[False].mean_ns)
+                r += 1
+    finally:
+        drv.close()
+    replies = [b.profile for b in sampled if b.profile is not None]
+    return ProfileRun(case.name, target, Profile.merge(replies, interval_us), overhead, sampled)
+
+
+def render(run: ProfileRun, top: int = 20) -> str:
+    """The top functions by self samples, and the share of each package."""
+    n = len(run.profile.samples) or 1
+    rows = []
+    for s in shares(run.profile, run.tree)[:top]:
+        rows.append((f"{s.self_samples / n:.1%}", f"{s.total_samples / n:.1%}",
+                     s.function.label[:40], s.origin.package, s.where[-60:]))  # fmt: skip
+    by_package = list(by_origin(run.profile, run.tree).items())[:8]
+    packages = ", ".join(f"{k} {v:.1%}" for k, v in by_package)
+    ops = sum(b.count for b in run.sampled)
+    cpu_ms = sum(b.cpu_ns for b in run.sampled) / 1e6
+    return "\n".join([
+        f"{run.case}: {len(run.profile.samples)} samples (asked every "
+        f"{run.profile.interval_us} µs, taken every {cpu_ms * 1e3 / n:.0f} µs of CPU time) "
+        f"over {ops} ops in {len(run.sampled)} batches",
+        f"sampling overhead on the op's mean time: {run.overhead_ratio - 1:+.1%} "
+        f"(median of {len(run.overhead)} rounds, sampled / unsampled batch)",
+        f"self time by package: {packages}",
+        tables.render(
+            ("self", "total", "function", "package", "file:line"),
+            rows,
+            align=("right", "right", "left", "left", "left"),
+        ),
+    ])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Change:
+    """One function's CPU time per op at the base and at the head (µs, self and total)."""
+
+    function: str
+    origin: Origin
+    base_self: float
+    head_self: float
+    base_total: float
+    head_total: float
+
+    @property
+    def grew(self) -> float:
+        return self.head_self - self.base_self
+
+
+def per_op_us(run: ProfileRun) -> dict[tuple[str, str, str], tuple[float, float, str]]:
+    """Per function (package, file, name): self and total CPU µs per op, and its kind: its
+    share of the samples times the sampled batches' CPU time per op. Self time of the
+    runtime (native code, Bun's builtins) counts for the nearest caller that is not the
+    runtime: a slower method that spins in performance.now() is the method."""
+    ops = sum(b.count for b in run.sampled) or 1
+    us_per_sample = sum(b.cpu_ns for b in run.sampled) / ops / 1e3 / (len(run.profile.samples) or 1)
+    origins = [origin(f, run.tree) for f in run.profile.functions]
+
+    def key(fn: int) -> tuple[str, str, str]:
+        return origins[fn].package, origins[fn].path, run.profile.functions[fn].label
+
+    self_n: Counter[tuple[str, str, str]] = Counter()
+    total_n: Counter[tuple[str, str, str]] = Counter()
+    kinds: dict[tuple[str, str, str], str] = {}
+    for stack_id, n in Counter(run.profile.samples).items():
+        stack = [fn for fn, _ in run.profile.stacks[stack_id]]
+        if not stack:
+            continue
+        owner = next((fn for fn in stack if origins[fn].kind != "runtime"), stack[0])
+        self_n[key(owner)] += n
+        for fn in stack:
+            kinds[key(fn)] = origins[fn].kind
+        for k in {key(fn) for fn in stack}:
+            total_n[k] += n
+    return {k: (self_n[k] * us_per_sample, total_n[k] * us_per_sample, kinds[k]) for k in total_n}
+
+
+def diff(base: ProfileRun, head: ProfileRun) -> list[Change]:
+    """Every function of either profile, the one whose self time per op grew most first.
+    Functions are matched by package, file and name (their code hash changes with their
+    source, and each tree has its own path)."""
+    a, b = per_op_us(base), per_op_us(head)
+    out = []
+    for key in a.keys() | b.keys():
+        package, path, name = key
+        kind = (b.get(key) or a[key])[2]
+        sa, ta, _ = a.get(key, (0.0, 0.0, kind))
+        sb, tb, _ = b.get(key, (0.0, 0.0, kind))
+        out.append(Change(name, Origin(kind, package, path), sa, sb, ta, tb))
+    return sorted(out, key=lambda c: (-c.grew, c.function))
+
+
+def explain(
+    base: Path, head: Path, case: Case, seconds: float = 1.0
+) -> tuple[ProfileRun, ProfileRun]:
+    """``case`` profiled on the base tree and on the head tree (for render_diff)."""
+    return measure(base, case, seconds), measure(head, case, seconds)
+
+
+def render_diff(base: ProfileRun, head: ProfileRun, top: int = 15, markdown: bool = False) -> str:
+    """Where the head's op spends more (and less) CPU time than the base's."""
+    changes = diff(base, head)
+    shown = changes[:top] + [c for c in changes[-3:] if c.grew < 0 and c not in changes[:top]]
+    rows = [
+        (f"{c.grew:+.2f}", f"{c.base_self:.2f}", f"{c.head_self:.2f}",
+         f"{c.head_total - c.base_total:+.2f}", c.function[:40], c.origin.package,
+         c.origin.path[-50:] or "(native)")
+        for c in shown
+    ]  # fmt: skip
+    per_op = [sum(b.cpu_ns for b in r.sampled) / (sum(b.count for b in r.sampled) or 1) / 1e3
+              for r in (base, head)]  # fmt: skip
+    return "\n".join([
+        f"{head.case}: CPU µs per op {per_op[0]:.2f} at the base, {per_op[1]:.2f} at the head "
+        f"({len(base.profile.samples)} and {len(head.profile.samples)} samples); per function, "
+        "self µs per op (its share of the samples x the op's CPU time), the largest growth first",
+        "",
+        tables.render(
+            ("self Δ", "base", "head", "total Δ", "function", "package", "file"),
+            rows,
+            markdown=markdown,
+            align=("right", "right", "right", "right", "left", "left", "left"),
+        ),
+    ])  # fmt: skip
+
+
+def slug(name: str) -> str:
+    """A file name for a benchmark's display name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
+
+
+def write(run: ProfileRun, out_dir: Path, suffix: str = "") -> dict[str, Path]:
+    """The .cpuprofile, the flame graph and the compact profile with its figures, named
+    after the benchmark (and ``suffix``)."""
+    base = out_dir / (slug(run.case) + suffix)
+    summary = {
+        "case": run.case,
+        "overhead": run.overhead,
+        "ops": sum(b.count for b in run.sampled),
+        "by_package": by_origin(run.profile, run.tree),
+        "profile": run.profile.to_json(),
+    }
+    return {
+        "cpuprofile": atomic.write_json(f"{base}.cpuprofile", to_cpuprofile(run.profile)),
+        "flamegraph": atomic.write_text(
+            f"{base}.svg", flamegraph_svg(run.profile, run.tree, run.case)
+        ),
+        "json": atomic.write_json(f"{base}.json", summary),
+    }
+
+
+def to_json(run: ProfileRun, top: int = 20) -> str:
+    n = len(run.profile.samples) or 1
+    return json.dumps({
+        "case": run.case,
+        "samples": len(run.profile.samples),
+        "overhead_ratio": run.overhead_ratio,
+        "by_package": by_origin(run.profile, run.tree),
+        "top": [
+            {"function": s.function.label, "kind": s.origin.kind, "package": s.origin.package,
+             "file": s.origin.path, "line": s.line, "self": s.self_samples / n,
+             "total": s.total_samples / n}
+            for s in shares(run.profile, run.tree)[:top]
+        ],
+    }, indent=1)  # fmt: skip
