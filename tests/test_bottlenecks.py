@@ -3,18 +3,21 @@ time_ benchmark, failing targets first, load scenarios named as not profiled."""
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
 import pytest
 
-from csbench.observe import bottlenecks
+from csbench.observe import bottlenecks, site
 from csbench.observe import targets as tg
 
 pytestmark = pytest.mark.integration
 
 
-def test_each_targets_op_is_profiled_and_a_failing_one_comes_first(npm_target: Path) -> None:
+def test_each_targets_op_is_profiled_and_a_failing_one_comes_first(
+    npm_target: Path, tmp_path: Path
+) -> None:
     wanted = ("simple-query-p95", "stored-function-p95", "concurrent-users")
     targets = [t for t in tg.load_targets() if t.id in wanted]
     failing = targets[1]  # a verdict from stored results, made up: it failed
@@ -37,3 +40,16 @@ def test_each_targets_op_is_profiled_and_a_failing_one_comes_first(npm_target: P
     assert "250 ms, bound < 100 ms: fail" in text
     data = json.loads(bottlenecks.to_json(items, "f" * 40))
     assert [t["target"] for t in data["targets"]] == order
+
+    # stored for the site: pruned, without a path of this machine, read back the same
+    path = bottlenecks.store(items, "f" * 40, tmp_path, "somehost")
+    assert path == tmp_path / "profiles" / "somehost" / f"{'f' * 40}.json"
+    text = path.read_text()
+    assert str(npm_target) not in text and str(Path.home()) not in text
+    (tmp_path / "profiles" / "somehost" / "broken.json").write_text("{")
+    newest = bottlenecks.stored(tmp_path)["somehost"]
+    assert [t["target"] for t in newest["targets"]] == order
+    page = site.profiles_page(tmp_path)
+    assert "simple-query-p95" in page and "<svg" in page and "no single op" in page
+    top = query.functions()[0]
+    assert f"<code>{html.escape(top.function.label)}</code>" in page  # the same top function

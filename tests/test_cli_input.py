@@ -80,6 +80,7 @@ def _cases(repos: dict[str, Path], tmp: Path) -> list[tuple[list[str], str]]:
         (["profile", "nosuch", "--output", str(tmp / "profiles")], "no time_ benchmark matches"),
         (["profile", "find_by_id", "--interval-us", "0"], "argument --interval-us: 0 is not"),
         (["bottlenecks"], "one of the arguments --commit --checkout is required"),
+        (["bottlenecks", "--checkout", str(tmp), "--store"], "--store keeps the profiles of a"),
         (["bottlenecks", "--checkout", str(tmp), "--targets", str(tmp / "no.yaml")], "cannot read"),
     ]
 

@@ -34,13 +34,17 @@ TREE = Path("/cs")
         ("/cs/packages/collection-store/src/storage/List.ts", False,
          Origin("collection-store", "collection-store", "src/storage/List.ts")),
         (str(cpuprofile.DRIVER_DIR / "core.ts"), False, Origin("csbench", "csbench", "core.ts")),
+        ("/npm/node_modules/collection-store/src/a.ts", False,  # the npm package as the tree
+         Origin("collection-store", "collection-store", "src/a.ts")),
+        ("/npm/node_modules/lodash-es/get.js", False, Origin("dependency", "lodash-es", "get.js")),
         ("", False, Origin("runtime", "runtime", "")),
         ("node:events", False, Origin("runtime", "runtime", "node:events")),
         ("/cs/src/x.ts", True, Origin("runtime", "runtime", "/cs/src/x.ts")),
     ],
 )  # fmt: skip
 def test_each_function_is_marked_by_whose_code_it_is(url: str, builtin: bool, want: Origin) -> None:
-    assert cpuprofile.origin(Function("f", url, "#h", builtin), TREE) == want
+    tree = Path("/npm/node_modules/collection-store") if url.startswith("/npm/") else TREE
+    assert cpuprofile.origin(Function("f", url, "#h", builtin), tree) == want
 
 
 def compact(functions: list[list[Any]], stacks: list[list[int]], samples: list[int]) -> dict:

@@ -1,6 +1,7 @@
 """End to end: asv results of a throwaway repository (made from the npm package), published
 by `csbench publish`, load in headless Chromium with every request off localhost aborted:
-no console error, no CDN, the targets page lists every target and draws its plots."""
+no console error, no CDN, the targets page lists every target and draws its plots, the
+profiles page shows a stored bottleneck report."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from helpers import MACHINE
 from csbench.commits import asvconf
 from csbench.guard.power import commit_all, package_repo
 from csbench.measure.paths import work_dir
-from csbench.observe import site
+from csbench.observe import bottlenecks, site
 from csbench.observe.targets import load_targets
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +28,7 @@ PAGES = (
     "index.html#/regressions",
     "targets.html",
     "triage.html",
+    "profiles.html",
 )
 # The screenshots stay in the test session's work directory unless CSBENCH_SCREENSHOTS says
 # where to keep them (README: docs/targets-history.png).
@@ -60,6 +62,10 @@ def published(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> Pat
     stored = sorted((work / "results" / machine).glob(f"{first[:8]}-*.json"))[0]
     (work / "results" / machine / f"{'0' * 8}-bad.json").write_text(stored.read_text()[:300])
     (work / "results" / machine / f"{'1' * 8}-empty.json").write_text("")
+    # A stored bottleneck report of the first commit (csbench bottlenecks --store).
+    chosen = [t for t in load_targets() if t.id in ("simple-query-p95", "concurrent-users")]
+    items = bottlenecks.profile_targets(npm_target, chosen, {}, seconds=0.2, log=lambda m: None)
+    bottlenecks.store(items, first, work / "results", machine)
     # csbench publish, with the throwaway repository's only branch.
     out = subprocess.run(
         [sys.executable, "-m", "csbench.cli", "publish", "--repo", str(repo),
@@ -84,6 +90,8 @@ def test_site_works_offline_and_lists_every_target(published: Path) -> None:
         assert target.id in text and target.title in text, target.id
     assert report["targets.html"]["svg"] >= len(site.FLOOR)  # the floor has values
     assert "Targets" in report["index.html"]["text"]  # the link in asv's navigation bar
+    assert "simple-query-p95" in report["profiles.html"]["text"]
+    assert "<svg" in (published / "profiles.html").read_text()  # its flame graph
     assert SCREENSHOT.stat().st_size > 10_000
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from csbench.cli.argtypes import non_negative_float, positive_float
 from csbench.cli.common import Handler
-from csbench.commits import git
+from csbench.commits import git, hardware
 from csbench.commits.config import configured_repo
 from csbench.measure.paths import project_root
 
@@ -84,6 +84,9 @@ def _cmd_bottlenecks(args: argparse.Namespace) -> int:
     except tg.TargetFileError as exc:
         raise UsageError(str(exc)) from None
     verdicts: dict[str, tg.Verdict] = {}
+    if args.store and not args.commit:
+        raise UsageError("--store keeps the profiles of a --commit, not of a checkout")
+    machine = hardware.check_name(args.machine, [Path(args.results)]) if args.store else None
     if args.checkout:
         tree, commit = Path(args.checkout).resolve(), Path(args.checkout).name
     else:
@@ -107,6 +110,9 @@ def _cmd_bottlenecks(args: argparse.Namespace) -> int:
     except DriverError as exc:
         print(f"csbench bottlenecks: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
+    if machine is not None:
+        path = bottlenecks.store(items, commit, Path(args.results), machine)
+        print(f"csbench bottlenecks: stored {path}", file=sys.stderr)
     if args.format == "json":
         print(bottlenecks.to_json(items, commit))
     else:
@@ -168,6 +174,10 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     bot.add_argument("--seconds", type=positive_float, default=1.0,
                      help="op time sampled per target (default 1)")  # fmt: skip
     bot.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    bot.add_argument(
+        "--store", action="store_true",
+        help="keep the report and the pruned profiles in results/profiles/MACHINE/ (the site's)",
+    )  # fmt: skip
     return {
         "agreement": _cmd_agreement, "targets": _cmd_targets, "bottlenecks": _cmd_bottlenecks,
     }  # fmt: skip

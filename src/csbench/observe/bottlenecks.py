@@ -13,11 +13,14 @@ listed as not profiled.
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from csbench.measure import atomic
 from csbench.measure.bridge import DriverError
 from csbench.observe import cpuprofile, suite, tables
 from csbench.observe.targets import Target, Verdict
@@ -118,6 +121,10 @@ def render(items: list[Bottleneck], commit: str, markdown: bool = False) -> str:
 
 
 def to_json(items: list[Bottleneck], commit: str) -> str:
+    return json.dumps({"commit": commit, "targets": _entries(items)}, indent=1)
+
+
+def _entries(items: list[Bottleneck]) -> list[dict[str, Any]]:
     def one(b: Bottleneck) -> dict[str, Any]:
         n = len(b.run.profile.samples) if b.run else 0
         return {
@@ -138,4 +145,47 @@ def to_json(items: list[Bottleneck], commit: str) -> str:
             ],
         }  # fmt: skip
 
-    return json.dumps({"commit": commit, "targets": [one(b) for b in items]}, indent=1)
+    return [one(b) for b in items]
+
+
+PROFILES_DIR = "profiles"  # results/profiles/MACHINE/COMMIT.json
+
+
+def store(items: list[Bottleneck], commit: str, results_dir: Path, machine: str) -> Path:
+    """The report and each profiled op's pruned profile (no path of this machine), into
+    results/profiles/MACHINE/COMMIT.json, for the site."""
+    ops = {}
+    for b in items:
+        if b.run is not None and b.case not in ops:
+            count = sum(x.count for x in b.run.sampled) or 1
+            ops[b.case] = {
+                "cpu_per_op_ns": sum(x.cpu_ns for x in b.run.sampled) / count,
+                "overhead": b.run.overhead_ratio,
+                "profile": b.run.profile.pruned(b.run.tree),
+            }
+    data = {
+        "commit": commit,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "targets": _entries(items),
+        "ops": ops,
+    }
+    return atomic.write_json(results_dir / PROFILES_DIR / machine / f"{commit}.json", data)
+
+
+def stored(results_dir: Path) -> dict[str, dict[str, Any]]:
+    """Per machine, its newest stored report (by the time it was made); a file that is not
+    one is skipped with a line on stderr."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted((results_dir / PROFILES_DIR).glob("*/*.json")):
+        try:
+            data = json.loads(path.read_text())
+            key = (data["created"], data["commit"])
+            if not isinstance(data["targets"], list) or not isinstance(data["ops"], dict):
+                raise TypeError("targets or ops of the wrong type")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"csbench: {path}: not a stored profile report ({exc})", file=sys.stderr)
+            continue
+        machine = path.parent.name
+        if machine not in out or key > (out[machine]["created"], out[machine]["commit"]):
+            out[machine] = data
+    return out

@@ -60,16 +60,39 @@ def origin(fn: Function, tree: Path) -> Origin:
     """Whose code ``fn`` is, given the Collection Store ``tree`` it ran from."""
     if fn.builtin or not fn.url or not fn.url.startswith("/"):
         return Origin("runtime", "runtime", fn.url)
-    m = _PACKAGE.fullmatch(fn.url)
-    if m:
-        return Origin("dependency", m[1], m[2])
     url = Path(fn.url)
     if url.is_relative_to(DRIVER_DIR):
         return Origin("csbench", "csbench", str(url.relative_to(DRIVER_DIR)))
     for root in (tree / MONOREPO_PACKAGE, tree):  # the package's own files in either layout
-        if url.is_relative_to(root):
+        if url.is_relative_to(root) and "node_modules" not in url.relative_to(root).parts:
             return Origin("collection-store", "collection-store", str(url.relative_to(root)))
+    m = _PACKAGE.fullmatch(fn.url)  # in the tree's node_modules, or hoisted beside the tree
+    if m:
+        return Origin("dependency", m[1], m[2])
     return Origin("runtime", "runtime", fn.url)
+
+
+STORED_TREE = Path("/collection-store")  # where a stored profile's files are read back
+
+
+def portable_url(fn: Function, tree: Path) -> str:
+    """``fn``'s file without this machine's paths: ``cs:PATH`` (Collection Store's own),
+    ``npm:PACKAGE/PATH``, ``csbench:PATH`` (the driver), else the runtime's own name."""
+    o = origin(fn, tree)
+    prefix = {"collection-store": "cs:", "dependency": f"npm:{o.package}/", "csbench": "csbench:"}
+    return (
+        prefix[o.kind] + o.path if o.kind in prefix else ("" if fn.url.startswith("/") else fn.url)
+    )
+
+
+def local_url(url: str) -> str:
+    """A portable_url as a file under STORED_TREE (or the driver), which ``origin`` reads
+    back to the same package and path."""
+    for prefix, root in (("cs:", STORED_TREE), ("npm:", STORED_TREE / "node_modules"),
+                         ("csbench:", DRIVER_DIR)):  # fmt: skip
+        if url.startswith(prefix):
+            return str(root / url[len(prefix) :])
+    return url
 
 
 @dataclass
@@ -100,6 +123,32 @@ class Profile:
         out.functions = list(fn_index)
         out.stacks = list(stack_index)
         return out
+
+    def pruned(self, tree: Path, least: float = 0.001) -> dict[str, Any]:
+        """What a report or a flame graph needs, small enough to keep per commit and free of
+        this machine's paths: each stack with its count (the samples' order dropped), stacks
+        under ``least`` of the samples left out (a flame graph does not draw them), only the
+        functions still used, each file named by whose code it is (``portable_url``)."""
+        counts = Counter(self.samples)
+        keep = [s for s, n in counts.most_common() if n >= least * len(self.samples)]
+        used = sorted({fn for s in keep for fn, _ in self.stacks[s]})
+        index = {fn: i for i, fn in enumerate(used)}
+        fns = [self.functions[fn] for fn in used]
+        return {
+            "interval_us": self.interval_us,
+            "samples": len(self.samples),
+            "functions": [[f.name, portable_url(f, tree), f.hash, int(f.builtin)] for f in fns],
+            "stacks": [[v for fn, line in self.stacks[s] for v in (index[fn], line)] for s in keep],
+            "counts": [counts[s] for s in keep],
+        }
+
+    @classmethod
+    def from_pruned(cls, data: dict[str, Any]) -> Profile:
+        """A profile of the kept stacks (their samples in stack order), its files under
+        STORED_TREE."""
+        samples = [i for i, n in enumerate(data["counts"]) for _ in range(n)]
+        fns = [[name, local_url(url), h, b] for name, url, h, b in data["functions"]]
+        return cls.merge([{**data, "functions": fns, "samples": samples}], data["interval_us"])
 
     def to_json(self) -> dict[str, Any]:
         """The compact form (driver/cpuprofile.ts's, for all batches at once)."""

@@ -24,7 +24,7 @@ from csbench.commits.builds import REPORT_NAME, read_report
 from csbench.measure import atomic
 from csbench.measure.bun import npm_install
 from csbench.measure.paths import tools_dir
-from csbench.observe import calibration, triaged
+from csbench.observe import bottlenecks, calibration, cpuprofile, triaged
 from csbench.observe import targets as tg
 
 SITE_PACKAGES = (
@@ -116,7 +116,7 @@ def vendor(html_dir: Path, modules: Path) -> list[str]:
 
 
 def add_nav_link(index: Path) -> None:
-    """ "Targets", "Triage" and "Builds" entries in asv's navigation bar."""
+    """ "Targets", "Profiles", "Triage" and "Builds" entries in asv's navigation bar."""
     text = index.read_text()
     anchor = '<li id="nav-li-regressions">'
     if "targets.html" in text:
@@ -125,7 +125,12 @@ def add_nav_link(index: Path) -> None:
         raise SiteError(f"{index}: asv's navigation bar not found (looked for {anchor!r})")
     links = "".join(
         f'<li><a href="{page}.html">{title}</a></li>'
-        for page, title in (("targets", "Targets"), ("triage", "Triage"), ("builds", "Builds"))
+        for page, title in (
+            ("targets", "Targets"),
+            ("profiles", "Profiles"),
+            ("triage", "Triage"),
+            ("builds", "Builds"),
+        )
     )
     atomic.write_text(index, text.replace(anchor, links + anchor))
 
@@ -357,8 +362,8 @@ def drop_unmeasured(html_dir: Path) -> list[str]:
 
 
 def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None) -> list[str]:
-    """After ``asv publish``: vendor the assets, link and write targets.html, triage.html
-    and builds.html."""
+    """After ``asv publish``: vendor the assets, link and write targets.html, triage.html,
+    profiles.html and builds.html."""
     drop_unmeasured(html_dir)
     rewritten = vendor(html_dir, ensure_assets())
     add_nav_link(html_dir / "index.html")
@@ -367,6 +372,7 @@ def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None
     )
     atomic.write_text(html_dir / "builds.html", builds_page(results_dir / REPORT_NAME))
     atomic.write_text(html_dir / "triage.html", triage_page(html_dir, results_dir))
+    atomic.write_text(html_dir / "profiles.html", profiles_page(results_dir))
     return rewritten
 
 
@@ -483,5 +489,58 @@ def triage_page(html_dir: Path, results_dir: Path) -> str:
             "<th>verdict</th><th>paired ratio</th><th>p</th><th>threshold</th>"
             f"<th>measured as</th></tr>{rows}</table>"
         )
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def profiles_page(results_dir: Path) -> str:
+    """profiles.html: per machine, the newest stored bottleneck report (csbench bottlenecks
+    --store): per target its verdict, its op's CPU time by package, top functions and flame
+    graph."""
+    out = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>csbench profiles</title>"
+        f"<style>{STYLE} td {{ padding: 2px 6px; }} body {{ max-width: none; }} "
+        "svg { max-width: 100%; height: auto; }</style></head><body>",
+        '<p><a href="index.html">← benchmarks</a></p><h1>Where the time goes</h1><p>Per '
+        "target, its op profiled by JavaScriptCore's sampling profiler while its batches ran "
+        "(<code>csbench bottlenecks --commit C --store</code>), failing targets first: the CPU "
+        "time per package and the top functions by self samples.</p>",
+    ]
+    reports = bottlenecks.stored(results_dir)
+    if not reports:
+        out.append("<p>No profiles stored yet: <code>csbench bottlenecks --commit C --store"
+                   "</code>.</p>")  # fmt: skip
+    for machine, data in sorted(reports.items()):
+        out.append(f"<h2>machine {html.escape(machine)}, commit <code>{data['commit'][:8]}"
+                   f"</code> (profiled {html.escape(data['created'])})</h2>")  # fmt: skip
+        for entry in data["targets"]:
+            value = entry.get("value")
+            status = entry.get("status") or "no stored result"
+            head = f"{entry['target']}: " + (
+                f"{value:.4g} {entry['unit']}, {status}" if value is not None else status
+            )
+            out.append(f"<h3>{html.escape(head)}</h3>")
+            op = data["ops"].get(entry.get("case"))
+            if op is None:
+                out.append(f"<p>{html.escape(entry.get('reason') or 'not profiled')}</p>")
+                continue
+            profile = cpuprofile.Profile.from_pruned(op["profile"])
+            tree = cpuprofile.STORED_TREE
+            n = op["profile"]["samples"] or 1
+            packages = ", ".join(f"{html.escape(k)} {v:.0%}"
+                                 for k, v in list(entry["by_package"].items())[:4])  # fmt: skip
+            rows = "".join(
+                f"<tr><td>{s.self_samples / n:.1%}</td><td>{s.total_samples / n:.1%}</td>"
+                f"<td><code>{html.escape(s.function.label)}</code></td>"
+                f"<td>{html.escape(s.origin.package)}</td><td>{html.escape(s.where)}</td></tr>"
+                for s in cpuprofile.shares(profile, tree)[:8]
+            )
+            out.append(
+                f"<p><code>{html.escape(entry['case'])}</code>: {op['cpu_per_op_ns'] / 1e3:.4g} "
+                f"µs of CPU per op, {n} samples; by package: {packages}</p>"
+                "<table><tr><th>self</th><th>total</th><th>function</th><th>package</th>"
+                f"<th>file:line</th></tr>{rows}</table>"
+                + cpuprofile.flamegraph_svg(profile, tree, entry["case"])
+            )
     out.append("</body></html>")
     return "\n".join(out)
