@@ -1,6 +1,6 @@
-"""`csbench setup | probe | machine | load | crosscheck | profile`: the pinned tools, what a
-tree offers, how the host moves figures, one load scenario outside asv, the tracks beside a
-plain loop, and where an op's time goes."""
+"""`csbench setup | probe | machine | load | crosscheck | profile | leaks`: the pinned tools,
+what a tree offers, how the host moves figures, one load scenario outside asv, the tracks
+beside a plain loop, where an op's time goes, and whether it keeps memory."""
 
 from __future__ import annotations
 
@@ -117,6 +117,28 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_leaks(args: argparse.Namespace) -> int:
+    from csbench.measure.bridge import DriverError
+    from csbench.measure.build import BuildError
+    from csbench.observe import leaks, suite
+
+    cases = suite.select(args.bench)
+    if not cases:
+        raise UsageError(f"no time_ benchmark matches {' or '.join(map(repr, args.bench))}")
+    try:
+        target = _load_target(args).resolve()
+        runs = []
+        for case in cases:
+            print(f"csbench leaks: {case.name}", file=sys.stderr, flush=True)
+            runs.append(leaks.measure(target, case, args.ops))
+    except (BuildError, ValueError, DriverError) as exc:
+        tail = getattr(exc, "stderr_tail", "")
+        print(f"csbench leaks: {exc}" + (f"\n{tail}" if tail else ""), file=sys.stderr)
+        return 2
+    print(leaks.to_json(runs) if args.json else leaks.render(runs))
+    return 1 if args.strict and any(r.retained for r in runs) else 0
+
+
 def _against_target(args: argparse.Namespace) -> Path:
     """profile --against: a Collection Store tree, or a commit of the repository, built."""
     if Path(args.against).is_dir():
@@ -128,6 +150,15 @@ def _against_target(args: argparse.Namespace) -> Path:
     if not repo:
         raise ValueError("--against REV needs a repository (--repo, $CSBENCH_REPO or config)")
     return built_commit(git.check_repo(repo), git.resolve(repo, args.against)).resolve()
+
+
+def _add_tree_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--commit REV | --checkout DIR, and --repo: the tree a command runs on (_load_target;
+    neither: the npm package)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--commit", help=f"build and {verb} this commit of the repository")
+    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
+    parser.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
 
 
 def _load_target(args: argparse.Namespace) -> Path:
@@ -269,10 +300,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     ld.add_argument(
         "--duration", type=float, help="compress the phases to this many seconds in total"
     )
-    where = ld.add_mutually_exclusive_group()
-    where.add_argument("--commit", help="build and run this commit of the repository")
-    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
-    ld.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    _add_tree_options(ld, "run")
     ld.add_argument("--seed", type=int, default=0)
     ld.add_argument("--search", action="store_true", help="then search max users within SLO")
     ld.add_argument("--probe-duration", type=float, default=10.0, help="seconds per probe")
@@ -284,18 +312,12 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cc = sub.add_parser(
         "crosscheck", help="the suite's p50/p95/p99 beside a plain Bun loop over the same ops"
     )
-    where = cc.add_mutually_exclusive_group()
-    where.add_argument("--commit", help="build and measure this commit of the repository")
-    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
-    cc.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    _add_tree_options(cc, "measure")
     cc.add_argument("--runs", type=positive_int, default=21, help="rounds of both (default 21)")
     cc.add_argument("--json", action="store_true", help="print the figures as JSON")
     pr = sub.add_parser("profile", help="where an op's time goes: a sampled CPU profile")
     pr.add_argument("bench", nargs="+", help="regex of the time_ benchmarks (asv names)")
-    where = pr.add_mutually_exclusive_group()
-    where.add_argument("--commit", help="build and profile this commit of the repository")
-    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
-    pr.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    _add_tree_options(pr, "profile")
     pr.add_argument("--seconds", type=positive_float, default=2.0,
                     help="op time sampled, per benchmark (default 2)")  # fmt: skip
     pr.add_argument("--interval-us", type=positive_int, default=100,
@@ -307,7 +329,13 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     pr.add_argument("--output", default="profiles",
                     help="where the .cpuprofile, .svg and .json go (default profiles)")  # fmt: skip
     pr.add_argument("--json", action="store_true", help="print the report as JSON")
+    lk = sub.add_parser("leaks", help="does an op keep memory: live objects at 0, N and 2N ops")
+    lk.add_argument("bench", nargs="+", help="regex of the time_ benchmarks (asv names)")
+    _add_tree_options(lk, "measure")
+    lk.add_argument("--ops", type=positive_int, default=2000, help="N (default 2000)")
+    lk.add_argument("--json", action="store_true", help="print the figures as JSON")
+    lk.add_argument("--strict", action="store_true", help="exit 1 when an op retains objects")
     return {
         "setup": _cmd_setup, "probe": _cmd_probe, "machine": _cmd_machine, "load": _cmd_load,
-        "crosscheck": _cmd_crosscheck, "profile": _cmd_profile,
+        "crosscheck": _cmd_crosscheck, "profile": _cmd_profile, "leaks": _cmd_leaks,
     }  # fmt: skip

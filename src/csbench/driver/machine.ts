@@ -1,4 +1,5 @@
-// Machine area: probes of the hardware under the driver, not of Collection Store.
+// Machine area: probes of the hardware under the driver, not of Collection Store, and
+// `retain`, a planted leak for the self-test of csbench leaks.
 // `pointer_chase` walks a random cyclic permutation of a working set of `kib` KiB, so each
 // hop is one dependent load: its time per hop is the memory latency at that size (L2-resident
 // when small, L3 or DRAM when large), and its spread over time shows how much of the shared
@@ -64,7 +65,24 @@ const pointerChase: OpSpec = {
   },
 };
 
+/** What `retain` keeps: a planted leak, for the self-test of csbench leaks. */
+class Retained {
+  constructor(readonly index: number) {}
+}
+const retained: Retained[] = [];
+
+const retain: OpSpec = {
+  requires: [],
+  needsDataset: false,
+  async step({ params }: OpContext) {
+    const count = paramInt(params, "objects", 1);
+    const t0 = clock.start();
+    for (let i = 0; i < count; i++) retained.push(new Retained(retained.length));
+    clock.stop(t0);
+  },
+};
+
 export const machineAdapter: Adapter = {
   area: "machine",
-  ops: { pointer_chase: pointerChase },
+  ops: { pointer_chase: pointerChase, retain },
 };

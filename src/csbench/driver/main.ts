@@ -7,6 +7,7 @@ import { type Dataset, loadDataset, removeTempRoots } from "./dataset";
 import { detectLayout } from "./era";
 import { filesAdapter } from "./files";
 import { functionsAdapter } from "./functions";
+import { heapFigures } from "./heap";
 import { Histogram } from "./histogram";
 import { runLoad } from "./load";
 import { authLoadOps } from "./load_auth";
@@ -110,6 +111,8 @@ async function handle(req: Request): Promise<unknown> {
       return plainLoop(datasets, req.args);
     case "hist_selftest":
       return selftest(req.args);
+    case "heap":
+      return heapFigures();
     case "close":
       return {};
     default:

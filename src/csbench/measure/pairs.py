@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -183,6 +184,24 @@ def _measure_case(drivers: dict[str, Driver], first: list[str], case: Case, roun
         run.base_batch_cpu_ns.append(batches["base"].cpu_mean_ns)
         run.head_batch_cpu_ns.append(batches["head"].cpu_mean_ns)
     return run
+
+
+@contextmanager
+def warmed_up(target: Path, case: Case) -> Iterator[tuple[Driver, Any]]:
+    """One driver on ``target`` pinned as a pair's are, ``case`` set up on it and warmed up
+    as a pair warms up (WARMUP_S of op time, at least WARMUP_ROUNDS batches): the driver
+    and the benchmark instance, for measurements of one tree (csbench profile, leaks)."""
+    drv = Driver(target, cpus={pinned_cpu()})
+    try:
+        with sessions.bound(drv), sessions.scratch_scope():
+            bench = case.instance()
+            warm_ns, warm = 0, 0
+            while warm < WARMUP_ROUNDS or warm_ns < WARMUP_S * 1e9:
+                warm_ns += case.batch(bench).busy_ns
+                warm += 1
+            yield drv, bench
+    finally:
+        drv.close()
 
 
 def run_pair(

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from csbench.measure import atomic, sessions
-from csbench.measure.bridge import Batch, Driver
+from csbench.measure import atomic
+from csbench.measure.bridge import Batch
 from csbench.measure.build import MONOREPO_PACKAGE
-from csbench.measure.pairs import WARMUP_ROUNDS, WARMUP_S, Case, pinned_cpu
+from csbench.measure.pairs import Case, warmed_up
 from csbench.measure.paths import DRIVER_MAIN
 from csbench.observe import tables
 
@@ -348,28 +348,19 @@ def measure(
     """``case``'s op on ``target`` in one pinned driver: warm-up, then rounds of a sampled
     and an unsampled batch (the order alternating) until the sampled batches hold
     ``seconds`` of op time, at least MIN_ROUNDS."""
-    drv = Driver(target, cpus={pinned_cpu()})
-    try:
-        with sessions.bound(drv), sessions.scratch_scope():
-            bench = case.instance()
-            warm_ns, warm = 0, 0
-            while warm < WARMUP_ROUNDS or warm_ns < WARMUP_S * 1e9:
-                warm_ns += case.batch(bench).busy_ns
-                warm += 1
-            sampled: list[Batch] = []
-            overhead: list[float] = []
-            r = 0
-            while r < MIN_ROUNDS or sum(b.busy_ns for b in sampled) < seconds * 1e9:
-                got: dict[bool, Batch] = {}
-                for on in (True, False) if r % 2 == 0 else (False, True):
-                    drv.profile_interval_us = interval_us if on else None
-                    got[on] = case.batch(bench)
-                drv.profile_interval_us = None
-                sampled.append(got[True])
-                overhead.append(got[True].mean_ns / got[False].mean_ns)
-                r += 1
-    finally:
-        drv.close()
+    sampled: list[Batch] = []
+    overhead: list[float] = []
+    with warmed_up(target, case) as (drv, bench):
+        r = 0
+        while r < MIN_ROUNDS or sum(b.busy_ns for b in sampled) < seconds * 1e9:
+            got: dict[bool, Batch] = {}
+            for on in (True, False) if r % 2 == 0 else (False, True):
+                drv.profile_interval_us = interval_us if on else None
+                got[on] = case.batch(bench)
+            drv.profile_interval_us = None
+            sampled.append(got[True])
+            overhead.append(got[True].mean_ns / got[False].mean_ns)
+            r += 1
     replies = [b.profile for b in sampled if b.profile is not None]
     return ProfileRun(case.name, target, Profile.merge(replies, interval_us), overhead, sampled)
 
