@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import statistics
+from typing import Any
 
 from csbench.measure import reference
 from csbench.measure.bridge import DriverError
@@ -41,14 +42,39 @@ def case(name: str) -> Case:
 
 
 class Reference:
-    """Median over PAIRS pairs of (commit / reference) CPU time per op (of the timed calls)."""
+    """Median over PAIRS pairs of (commit / reference) CPU time per op (of the timed calls).
+
+    Every benchmark of reference.yaml is measured in the same pairs (``setup_cache``: each
+    pair's two drivers run the cases one after the other, a class's fixtures built once
+    per driver), so a commit costs PAIRS pairs of processes, not PAIRS per benchmark."""
 
     params = list(REFERENCE.benchmarks) if REFERENCE else ["reference.yaml"]
     param_names = ["benchmark"]
     timeout = 3600
-    version = f"reference-2-{REFERENCE.commit[:12] if REFERENCE else 'none'}"
+    version = f"reference-3-{REFERENCE.commit[:12] if REFERENCE else 'none'}"
 
-    def setup(self, name: str) -> None:
+    def setup_cache(self) -> dict[str, dict[str, Any]]:
+        """Per benchmark: its pair ratios, or why it has none (measured only where setup
+        would not skip)."""
+        if REFERENCE is None or os.environ.get("CSBENCH_NO_REFERENCE") or not REFERENCE.built:
+            return {}
+        cases = [case(name) for name in REFERENCE.benchmarks]
+        out: dict[str, dict[str, Any]] = {c.name: {"ratios": [], "error": ""} for c in cases}
+        for i in range(PAIRS):
+            run = run_pair(REFERENCE.tree, target_root(), cases, ROUNDS, head_first=i % 2 == 1)
+            for c, got in run.items():
+                entry = out[c.name]
+                if isinstance(got, SideError):
+                    unsupported = got.unsupported and got.side in ("head", "both")
+                    entry["error"] = entry["error"] or str(got)
+                    entry["unsupported"] = unsupported
+                else:
+                    entry["ratios"].append(got.ratio("cpu"))
+        return out
+
+    setup_cache.timeout = 3600  # type: ignore[attr-defined]
+
+    def setup(self, cache: dict[str, dict[str, Any]], name: str) -> None:
         if REFERENCE is None:
             raise RuntimeError(PROBLEM)
         if os.environ.get("CSBENCH_NO_REFERENCE"):
@@ -57,19 +83,13 @@ class Reference:
             raise NotImplementedError(
                 f"the reference {REFERENCE.commit[:8]} is not built (csbench run builds it)"
             )
+        if cache[name].get("unsupported"):
+            raise NotImplementedError(cache[name]["error"])
 
-    def track_ratio(self, name: str) -> float:
-        assert REFERENCE is not None  # setup raised otherwise
-        one = case(name)
-        ratios = []
-        for i in range(PAIRS):
-            run = run_pair(REFERENCE.tree, target_root(), [one], ROUNDS, head_first=i % 2 == 1)
-            got = run[one]
-            if isinstance(got, SideError):
-                if got.unsupported and got.side in ("head", "both"):
-                    raise NotImplementedError(str(got))
-                raise DriverError(str(got))
-            ratios.append(got.ratio("cpu"))
-        return statistics.median(ratios)
+    def track_ratio(self, cache: dict[str, dict[str, Any]], name: str) -> float:
+        entry = cache[name]
+        if entry["error"]:  # a pair failed: a benchmark failure, not a ratio of fewer pairs
+            raise DriverError(entry["error"])
+        return statistics.median(entry["ratios"])
 
     track_ratio.unit = "ratio"  # type: ignore[attr-defined]

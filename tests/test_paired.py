@@ -310,13 +310,18 @@ def test_a_reference_track_is_the_paired_ratio_to_the_reference(
 
     monkeypatch.setattr(tracks, "PAIRS", 2)
     monkeypatch.setattr(tracks, "ROUNDS", 3)
+    two = ["wal.WalTime.time_txn_commit", "core.Core.time_op('find_by_id', 'small-10000')"]
+    monkeypatch.setattr(tracks, "REFERENCE", reference.Reference(ref.commit, tuple(two)))
     bench = tracks.Reference()
-    bench.setup("wal.WalTime.time_txn_commit")
-    ratio = bench.track_ratio("wal.WalTime.time_txn_commit")
-    assert 0.5 < ratio < 2.0
+    cache = bench.setup_cache()  # both measured in the same pairs
+    for name in two:
+        bench.setup(cache, name)
+        assert len(cache[name]["ratios"]) == 2
+        assert 0.5 < bench.track_ratio(cache, name) < 2.0
     monkeypatch.setenv("CSBENCH_NO_REFERENCE", "1")
+    assert bench.setup_cache() == {}
     with pytest.raises(NotImplementedError, match="CSBENCH_NO_REFERENCE"):
-        bench.setup("wal.WalTime.time_txn_commit")
+        bench.setup({}, two[0])
 
 
 def test_asv_is_left_out_when_every_selected_benchmark_is_paired() -> None:
