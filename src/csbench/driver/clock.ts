@@ -8,8 +8,10 @@
 // A wrapper around the call (an async `time(() => call())`) would put its own frame and
 // promise inside the timed region. A call that throws fails its op's batch, so its time is
 // not needed: stop() is not in a finally.
-// The clock also keeps the CPU time (every thread, process.cpuUsage) spent during the timed
-// calls: read before the start and after the stop, so neither reading is in the busy time.
+// On request (`cpuTiming`, for paired batches) the clock also keeps the CPU time (every
+// thread, process.cpuUsage) spent during the timed calls, read before the start and after
+// the stop, so neither reading is in the busy time. Off by default: the system call before
+// each op slows the op itself by several per cent at a few µs (csbench crosscheck).
 
 export class BusyClock {
   /** Since the driver started; never decreases. */
@@ -18,18 +20,20 @@ export class BusyClock {
   opNs = 0;
   /** CPU nanoseconds during the timed calls of the op in progress (reset with opNs). */
   opCpuNs = 0;
+  /** Whether start/stop also read the CPU time (set by the batch runner per batch). */
+  cpuTiming = false;
   private cpu0 = 0;
 
   /** The start of a timed call. */
   start(): number {
-    this.cpu0 = cpuNs();
+    if (this.cpuTiming) this.cpu0 = cpuNs();
     return Bun.nanoseconds();
   }
 
   /** The end of the call timed from `t0`: its nanoseconds count for the op and the driver. */
   stop(t0: number): void {
     const dt = Bun.nanoseconds() - t0;
-    this.opCpuNs += cpuNs() - this.cpu0;
+    if (this.cpuTiming) this.opCpuNs += cpuNs() - this.cpu0;
     this.opNs += dt;
     this.busyNs += dt;
   }

@@ -72,7 +72,7 @@ class Batch:
     hist: Histogram
     raw: dict[str, Any]
     cpu_ns: int = 0  # CPU time of the whole batch, preparation and checks included
-    timed_cpu_ns: int = 0  # CPU time during the timed calls only
+    timed_cpu_ns: int = 0  # CPU time during the timed calls only (Driver.timed_cpu)
 
     @property
     def mean_ns(self) -> float:
@@ -141,6 +141,10 @@ class Driver:
         # When set, every ``run`` batch is sampled by the CPU profiler at this interval
         # (µs) and its Batch carries the profile (csbench.observe.cpuprofile).
         self.profile_interval_us: int | None = None
+        # When set, every ``run`` batch also sums the CPU time of its timed calls
+        # (Batch.timed_cpu_ns: the paired guard's clock). Off by default: reading the CPU
+        # time around each call slows calls of a few µs (PROTOCOL.md).
+        self.timed_cpu = False
         self.datasets: dict[str, dict[str, Any]] = {}
         self._probe: dict[str, Any] | None = None
         self._next_id = 0
@@ -348,6 +352,8 @@ class Driver:
         }
         if self.profile_interval_us is not None:
             args["profile"] = {"interval_us": self.profile_interval_us}
+        if self.timed_cpu:
+            args["timed_cpu"] = True
         result = self.request("run", args)
         missing = _missing(result, ("count", "busy_ns", "hist"))
         if missing:

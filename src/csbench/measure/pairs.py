@@ -150,7 +150,10 @@ def pinned_cpu() -> int:
 
 def _start(trees: dict[str, Path], order: list[str]) -> dict[str, Driver]:
     cpus = {pinned_cpu()}  # one CPU for both: adjacent batches meet the same conditions
-    return {side: Driver(trees[side], cpus=cpus) for side in order}
+    drivers = {side: Driver(trees[side], cpus=cpus) for side in order}
+    for drv in drivers.values():
+        drv.timed_cpu = True  # the "cpu" clock
+    return drivers
 
 
 def _measure_case(drivers: dict[str, Driver], first: list[str], case: Case, rounds: int) -> PairRun:
