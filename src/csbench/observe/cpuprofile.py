@@ -166,7 +166,7 @@ class FunctionShare:
     origin: Origin
     self_samples: int  # samples with the function innermost
     total_samples: int  # samples with the function anywhere on the stack
-    line: int  # its most sampled line (0: native)
+    line: int  # its most sampled line, else the line calling what was sampled (0: native)
 
     @property
     def where(self) -> str:
@@ -181,21 +181,26 @@ def shares(profile: Profile, tree: Path) -> list[FunctionShare]:
     per_stack = Counter(profile.samples)
     self_n: Counter[int] = Counter()
     total_n: Counter[int] = Counter()
-    lines: dict[int, Counter[int]] = {}
+    self_lines: dict[int, Counter[int]] = {}  # where its own samples landed
+    call_lines: dict[int, Counter[int]] = {}  # where it called the sampled function
     for stack_id, n in per_stack.items():
         stack = profile.stacks[stack_id]
         if stack:
             fn, line = stack[0]
             self_n[fn] += n
-            lines.setdefault(fn, Counter())[line] += n
+            self_lines.setdefault(fn, Counter())[line] += n
         for fn in {f for f, _ in stack}:
             total_n[fn] += n
         for fn, line in stack[1:]:
-            if fn not in lines:
-                lines.setdefault(fn, Counter())[line] += n
+            call_lines.setdefault(fn, Counter())[line] += n
+
+    def line_of(fn: int) -> int:
+        lines = self_lines.get(fn) or call_lines.get(fn)
+        return lines.most_common(1)[0][0] if lines else 0
+
     out = [
         FunctionShare(profile.functions[i], origin(profile.functions[i], tree), self_n[i],
-                      total_n[i], lines[i].most_common(1)[0][0] if i in lines else 0)
+                      total_n[i], line_of(i))
         for i in total_n
     ]  # fmt: skip
     return sorted(out, key=lambda s: (-s.self_samples, -s.total_samples, s.function.label))
@@ -268,8 +273,7 @@ def to_cpuprofile(profile: Profile) -> dict[str, Any]:
     }
 
 
-_COLORS = {"collection-store": "#4e79a7", "dependency": "#f28e2b", "csbench": "#59a14f",
-           "runtime": "#9c9c9c"}  # fmt: skip
+_COLORS = dict(zip(KINDS, ("#4e79a7", "#f28e2b", "#59a14f", "#9c9c9c"), strict=True))
 
 
 def flamegraph_svg(profile: Profile, tree: Path, title: str, width: int = 1200) -> str:
