@@ -154,3 +154,25 @@ def test_the_diff_of_two_profiles_names_the_function_that_grew(npm_target: Path)
     lines = cpuprofile.render_diff(*runs).splitlines()
     header = next(i for i, line in enumerate(lines) if "self Δ" in line)
     assert "machine.ts" in lines[header + 1]  # the first row
+
+
+class Broken:
+    def setup(self) -> None:
+        raise RuntimeError("no fixture")
+
+    def time_op(self) -> Batch:
+        raise AssertionError("never measured")
+
+
+def test_a_regression_whose_profile_fails_keeps_its_verdict(npm_target: Path) -> None:
+    """ci --paired explains each regression by profiles; one that cannot be profiled is a
+    log line, and the summary stands without it."""
+    from csbench.guard import ci
+    from csbench.guard.compare import Change
+
+    name = "test_cpuprofile.Broken.time_op"
+    result = ci.CiResult("a" * 40, "b" * 40, "m", [Change(name, "regression", 1.0, 1.2, 1.05)])
+    said: list[str] = []
+    ci._explain(result, [npm_target, npm_target], [Case(name, name, (), Broken)], said.append)
+    assert result.explained == {} and any("no profile of" in s for s in said), said
+    assert "### Regressions" in ci.markdown(result)
