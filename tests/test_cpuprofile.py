@@ -138,8 +138,10 @@ def test_a_bad_profile_request_is_refused(npm_target: Path) -> None:
         drv.close()
 
 
-def test_the_diff_of_two_profiles_names_the_function_that_grew(npm_target: Path) -> None:
-    """The head walks four times as far per op: the walk's CPU time per op grows most."""
+def test_the_diff_of_two_profiles_gives_each_functions_cpu_time_per_op(npm_target: Path) -> None:
+    """The head walks four times as far per op: the walk's CPU time per op at least doubles,
+    its share stays about all of it (which function grew most is ranked by share: the
+    ci summary's test plants a function whose share grows)."""
     runs = [
         cpuprofile.measure(npm_target, Case(f"test_cpuprofile.{c.__name__}.time_chase",
                                             f"test_cpuprofile.{c.__name__}.time_chase", (), c),
@@ -147,13 +149,11 @@ def test_the_diff_of_two_profiles_names_the_function_that_grew(npm_target: Path)
         for c in (Chase, LongerChase)
     ]  # fmt: skip
     changes = cpuprofile.diff(*runs)
-    first = changes[0]
-    assert first.origin.path == "machine.ts" and first.function in ("walk", "step"), changes[:3]
-    assert first.head_self > 2 * first.base_self > 0, first
-    assert all(c.grew <= first.grew for c in changes)
-    lines = cpuprofile.render_diff(*runs).splitlines()
-    header = next(i for i, line in enumerate(lines) if "self Δ" in line)
-    assert "machine.ts" in lines[header + 1]  # the first row
+    (walk,) = [c for c in changes if c.origin.path == "machine.ts" and c.head_self > 10]
+    assert walk.head_self > 2 * walk.base_self > 0, walk
+    assert walk.base_share > 0.5 and walk.head_share > 0.5, walk
+    assert [c.grew for c in changes] == sorted((c.grew for c in changes), reverse=True)
+    assert "machine.ts" in cpuprofile.render_diff(*runs)
 
 
 class Broken:

@@ -397,10 +397,13 @@ def render(run: ProfileRun, top: int = 20) -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """One function's CPU time per op at the base and at the head (µs, self and total)."""
+    """One function at the base and at the head: its self share of the samples and its
+    self and total CPU µs per op."""
 
     function: str
     origin: Origin
+    base_share: float
+    head_share: float
     base_self: float
     head_self: float
     base_total: float
@@ -408,16 +411,19 @@ class Change:
 
     @property
     def grew(self) -> float:
-        return self.head_self - self.base_self
+        """Its self share's growth: a drift of the host that slows every function alike
+        leaves shares as they were, so the function that grew most is the changed one."""
+        return self.head_share - self.base_share
 
 
-def per_op_us(run: ProfileRun) -> dict[tuple[str, str, str], tuple[float, float, str]]:
-    """Per function (package, file, name): self and total CPU µs per op, and its kind: its
-    share of the samples times the sampled batches' CPU time per op. Self time of the
-    runtime (native code, Bun's builtins) counts for the nearest caller that is not the
-    runtime: a slower method that spins in performance.now() is the method."""
+def per_function(run: ProfileRun) -> dict[tuple[str, str, str], tuple[float, float, float, str]]:
+    """Per function (package, file, name): its self share of the samples, its self and
+    total CPU µs per op (shares times the sampled batches' CPU time per op), and its kind.
+    Self time of the runtime (native code, Bun's builtins) counts for the nearest caller that
+    is not the runtime: a slower method that spins in performance.now() is the method."""
     ops = sum(b.count for b in run.sampled) or 1
-    us_per_sample = sum(b.cpu_ns for b in run.sampled) / ops / 1e3 / (len(run.profile.samples) or 1)
+    n = len(run.profile.samples) or 1
+    us_per_sample = sum(b.cpu_ns for b in run.sampled) / ops / 1e3 / n
     origins = [origin(f, run.tree) for f in run.profile.functions]
 
     def key(fn: int) -> tuple[str, str, str]:
@@ -426,31 +432,34 @@ def per_op_us(run: ProfileRun) -> dict[tuple[str, str, str], tuple[float, float,
     self_n: Counter[tuple[str, str, str]] = Counter()
     total_n: Counter[tuple[str, str, str]] = Counter()
     kinds: dict[tuple[str, str, str], str] = {}
-    for stack_id, n in Counter(run.profile.samples).items():
+    for stack_id, count in Counter(run.profile.samples).items():
         stack = [fn for fn, _ in run.profile.stacks[stack_id]]
         if not stack:
             continue
         owner = next((fn for fn in stack if origins[fn].kind != "runtime"), stack[0])
-        self_n[key(owner)] += n
+        self_n[key(owner)] += count
         for fn in stack:
             kinds[key(fn)] = origins[fn].kind
         for k in {key(fn) for fn in stack}:
-            total_n[k] += n
-    return {k: (self_n[k] * us_per_sample, total_n[k] * us_per_sample, kinds[k]) for k in total_n}
+            total_n[k] += count
+    return {
+        k: (self_n[k] / n, self_n[k] * us_per_sample, total_n[k] * us_per_sample, kinds[k])
+        for k in total_n
+    }
 
 
 def diff(base: ProfileRun, head: ProfileRun) -> list[Change]:
-    """Every function of either profile, the one whose self time per op grew most first.
+    """Every function of either profile, the one whose self share grew most first.
     Functions are matched by package, file and name (their code hash changes with their
     source, and each tree has its own path)."""
-    a, b = per_op_us(base), per_op_us(head)
+    a, b = per_function(base), per_function(head)
     out = []
     for key in a.keys() | b.keys():
         package, path, name = key
-        kind = (b.get(key) or a[key])[2]
-        sa, ta, _ = a.get(key, (0.0, 0.0, kind))
-        sb, tb, _ = b.get(key, (0.0, 0.0, kind))
-        out.append(Change(name, Origin(kind, package, path), sa, sb, ta, tb))
+        kind = (b.get(key) or a[key])[3]
+        sha, sa, ta, _ = a.get(key, (0.0, 0.0, 0.0, kind))
+        shb, sb, tb, _ = b.get(key, (0.0, 0.0, 0.0, kind))
+        out.append(Change(name, Origin(kind, package, path), sha, shb, sa, sb, ta, tb))
     return sorted(out, key=lambda c: (-c.grew, c.function))
 
 
@@ -466,23 +475,25 @@ def render_diff(base: ProfileRun, head: ProfileRun, top: int = 15, markdown: boo
     changes = diff(base, head)
     shown = changes[:top] + [c for c in changes[-3:] if c.grew < 0 and c not in changes[:top]]
     rows = [
-        (f"{c.grew:+.2f}", f"{c.base_self:.2f}", f"{c.head_self:.2f}",
-         f"{c.head_total - c.base_total:+.2f}", c.function[:40], c.origin.package,
-         c.origin.path[-50:] or "(native)")
+        (f"{c.grew * 100:+.1f}", f"{c.base_share:.1%}", f"{c.head_share:.1%}",
+         f"{c.head_self - c.base_self:+.2f}", f"{c.head_total - c.base_total:+.2f}",
+         c.function[:40], c.origin.package, c.origin.path[-50:] or "(native)")
         for c in shown
     ]  # fmt: skip
     per_op = [sum(b.cpu_ns for b in r.sampled) / (sum(b.count for b in r.sampled) or 1) / 1e3
               for r in (base, head)]  # fmt: skip
     return "\n".join([
         f"{head.case}: CPU µs per op {per_op[0]:.2f} at the base, {per_op[1]:.2f} at the head "
-        f"({len(base.profile.samples)} and {len(head.profile.samples)} samples); per function, "
-        "self µs per op (its share of the samples x the op's CPU time), the largest growth first",
+        f"({len(base.profile.samples)} and {len(head.profile.samples)} samples); per function "
+        "its self share of the samples (native code counted for its caller) at each commit, "
+        "the largest growth first, and the change of its self and total CPU µs per op",
         "",
         tables.render(
-            ("self Δ", "base", "head", "total Δ", "function", "package", "file"),
+            ("share Δ (pp)", "base", "head", "self µs Δ", "total µs Δ", "function", "package",
+             "file"),
             rows,
             markdown=markdown,
-            align=("right", "right", "right", "right", "left", "left", "left"),
+            align=("right", "right", "right", "right", "right", "left", "left", "left"),
         ),
     ])  # fmt: skip
 
