@@ -163,10 +163,11 @@ def store(items: list[Bottleneck], commit: str, results_dir: Path, machine: str)
                 "overhead": b.run.overhead_ratio,
                 "profile": b.run.profile.pruned(b.run.tree),
             }
+    derived = ("by_package", "top")  # the site derives them from the stored profile
     data = {
         "commit": commit,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "targets": _entries(items),
+        "targets": [{k: v for k, v in e.items() if k not in derived} for e in _entries(items)],
         "ops": ops,
     }
     return atomic.write_json(results_dir / PROFILES_DIR / machine / f"{commit}.json", data)

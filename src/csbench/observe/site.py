@@ -527,8 +527,10 @@ def profiles_page(results_dir: Path) -> str:
             profile = cpuprofile.Profile.from_pruned(op["profile"])
             tree = cpuprofile.STORED_TREE
             n = op["profile"]["samples"] or 1
-            packages = ", ".join(f"{html.escape(k)} {v:.0%}"
-                                 for k, v in list(entry["by_package"].items())[:4])  # fmt: skip
+            by_package = cpuprofile.by_origin(profile, tree)
+            packages = ", ".join(
+                f"{html.escape(k)} {v:.0%}" for k, v in list(by_package.items())[:4]
+            )
             rows = "".join(
                 f"<tr><td>{s.self_samples / n:.1%}</td><td>{s.total_samples / n:.1%}</td>"
                 f"<td><code>{html.escape(s.function.label)}</code></td>"
