@@ -201,8 +201,8 @@ def _explain(
     result: CiResult, trees: list[Path], cases: list[paired.Case], log: Callable[[str], None]
 ) -> None:
     """Profile the op of each paired regression at BASE and at HEAD (csbench.observe.
-    cpuprofile): which functions' CPU time per op grew. A profile that fails is left out:
-    the verdict stands without it."""
+    cpuprofile): which functions' share of the op's CPU time grew. A profile that fails is
+    left out: the verdict stands without it."""
     by_name = {c.name: c for c in cases}
     flagged = sorted((c for c in result.of("regression") if c.name in by_name),
                      key=lambda c: -(c.ratio or 0))  # fmt: skip

@@ -204,8 +204,8 @@ class Row:
     slow_flagged: int = 0  # slow trials judged a regression
     aa_ratios: list[float] = field(default_factory=list)
     slow_ratios: list[float] = field(default_factory=list)
-    # per slow trial that flagged it and profiled it: the function whose CPU time per op
-    # grew most from base to head (csbench.observe.cpuprofile.diff)
+    # per slow trial that flagged it and profiled it: the function whose self share of the
+    # samples grew most from base to head (csbench.observe.cpuprofile.diff)
     grew_most: list[str] = field(default_factory=list)
 
     @property
@@ -324,10 +324,10 @@ def measure_power(
             else:
                 row.slow_ratios.append(change.ratio)
                 row.slow_flagged += change.kind == "regression"
-                if change.name in result.explained:
-                    row.grew_most.append(
-                        cpuprofile.diff(*result.explained[change.name])[0].function
-                    )
+                profiles = result.explained.get(change.name)
+                changes = cpuprofile.diff(*profiles) if profiles else []
+                if changes:
+                    row.grew_most.append(changes[0].function)
     return PowerReport(
         slowdown.method, fraction, trials, aa_trials, thresholds, list(rows.values()), errors,
         paired_settings,
