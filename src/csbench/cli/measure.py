@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csbench.cli.argtypes import positive_float, positive_int
-from csbench.cli.common import Handler
-from csbench.commits.config import configured_repo
+from csbench.cli.common import Handler, add_tree_options, checked_repo, failed
 from csbench.measure.errors import UsageError
 
 if TYPE_CHECKING:
     from csbench.load.scenarios import Scenario
+    from csbench.measure.pairs import Case
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
@@ -75,9 +75,7 @@ def _cmd_crosscheck(args: argparse.Namespace) -> int:
         target = _load_target(args)
         checks = crosscheck.crosscheck(target, args.runs)
     except (BuildError, ValueError, DriverError) as exc:
-        tail = getattr(exc, "stderr_tail", "")
-        print(f"csbench crosscheck: {exc}" + (f"\n{tail}" if tail else ""), file=sys.stderr)
-        return 2
+        return failed("crosscheck", exc)
     print(crosscheck.to_json(checks) if args.json else crosscheck.render(checks))
     return 0 if all(c.agrees for c in checks) else 1
 
@@ -85,13 +83,9 @@ def _cmd_crosscheck(args: argparse.Namespace) -> int:
 def _cmd_profile(args: argparse.Namespace) -> int:
     from csbench.measure.bridge import DriverError
     from csbench.measure.build import BuildError
-    from csbench.observe import cpuprofile, suite
+    from csbench.observe import cpuprofile
 
-    cases = suite.select(args.bench)
-    if not cases:
-        example = r"core\.Core\.time_op\('find_by_id', 'small-10000'\)"
-        wanted = " or ".join(map(repr, args.bench))
-        raise UsageError(f"no time_ benchmark matches {wanted} (e.g. {example!r})")
+    cases = _selected_cases(args.bench)
     try:
         target = _load_target(args).resolve()
         against = _against_target(args) if args.against else None
@@ -111,20 +105,16 @@ def _cmd_profile(args: argparse.Namespace) -> int:
             if not args.json:
                 print("written: " + ", ".join(map(str, written)), flush=True)
     except (BuildError, ValueError, DriverError) as exc:
-        tail = getattr(exc, "stderr_tail", "")
-        print(f"csbench profile: {exc}" + (f"\n{tail}" if tail else ""), file=sys.stderr)
-        return 2
+        return failed("profile", exc)
     return 0
 
 
 def _cmd_leaks(args: argparse.Namespace) -> int:
     from csbench.measure.bridge import DriverError
     from csbench.measure.build import BuildError
-    from csbench.observe import leaks, suite
+    from csbench.observe import leaks
 
-    cases = suite.select(args.bench)
-    if not cases:
-        raise UsageError(f"no time_ benchmark matches {' or '.join(map(repr, args.bench))}")
+    cases = _selected_cases(args.bench)
     try:
         target = _load_target(args).resolve()
         runs = []
@@ -132,33 +122,37 @@ def _cmd_leaks(args: argparse.Namespace) -> int:
             print(f"csbench leaks: {case.name}", file=sys.stderr, flush=True)
             runs.append(leaks.measure(target, case, args.ops))
     except (BuildError, ValueError, DriverError) as exc:
-        tail = getattr(exc, "stderr_tail", "")
-        print(f"csbench leaks: {exc}" + (f"\n{tail}" if tail else ""), file=sys.stderr)
-        return 2
+        return failed("leaks", exc)
     print(leaks.to_json(runs) if args.json else leaks.render(runs))
     return 1 if args.strict and any(r.retained for r in runs) else 0
+
+
+def _selected_cases(bench: list[str]) -> list[Case]:
+    """The time_ cases the ``bench`` regexes select; UsageError if none."""
+    from csbench.observe import suite
+
+    cases = suite.select(bench)
+    if not cases:
+        example = r"core\.Core\.time_op\('find_by_id', 'small-10000'\)"
+        wanted = " or ".join(map(repr, bench))
+        raise UsageError(f"no time_ benchmark matches {wanted} (e.g. {example!r})")
+    return cases
+
+
+def _built(repo_arg: str | None, rev: str) -> Path:
+    """``rev`` of the configured repository, built (csbench.commits.checkout)."""
+    from csbench.commits import git
+    from csbench.commits.checkout import built_commit
+
+    repo = checked_repo(repo_arg)
+    return built_commit(repo, git.resolve(repo, rev))
 
 
 def _against_target(args: argparse.Namespace) -> Path:
     """profile --against: a Collection Store tree, or a commit of the repository, built."""
     if Path(args.against).is_dir():
         return Path(args.against).resolve()
-    from csbench.commits import git
-    from csbench.commits.checkout import built_commit
-
-    repo = configured_repo(args.repo)
-    if not repo:
-        raise ValueError("--against REV needs a repository (--repo, $CSBENCH_REPO or config)")
-    return built_commit(git.check_repo(repo), git.resolve(repo, args.against)).resolve()
-
-
-def _add_tree_options(parser: argparse.ArgumentParser, verb: str) -> None:
-    """--commit REV | --checkout DIR, and --repo: the tree a command runs on (_load_target;
-    neither: the npm package)."""
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--commit", help=f"build and {verb} this commit of the repository")
-    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
-    parser.add_argument("--repo", help="repository for --commit (else $CSBENCH_REPO or config)")
+    return _built(args.repo, args.against).resolve()
 
 
 def _load_target(args: argparse.Namespace) -> Path:
@@ -166,13 +160,7 @@ def _load_target(args: argparse.Namespace) -> Path:
     if args.checkout:
         return Path(args.checkout)
     if args.commit:
-        from csbench.commits import git
-        from csbench.commits.checkout import built_commit
-
-        repo = configured_repo(args.repo)
-        if not repo:
-            raise ValueError("--commit needs a repository (--repo, $CSBENCH_REPO or config)")
-        return built_commit(git.check_repo(repo), git.resolve(repo, args.commit))
+        return _built(args.repo, args.commit)
     from csbench.measure.bun import ensure_tools, npm_collection_store
 
     ensure_tools()
@@ -300,7 +288,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     ld.add_argument(
         "--duration", type=float, help="compress the phases to this many seconds in total"
     )
-    _add_tree_options(ld, "run")
+    add_tree_options(ld, "run")
     ld.add_argument("--seed", type=int, default=0)
     ld.add_argument("--search", action="store_true", help="then search max users within SLO")
     ld.add_argument("--probe-duration", type=float, default=10.0, help="seconds per probe")
@@ -312,12 +300,12 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     cc = sub.add_parser(
         "crosscheck", help="the suite's p50/p95/p99 beside a plain Bun loop over the same ops"
     )
-    _add_tree_options(cc, "measure")
+    add_tree_options(cc, "measure")
     cc.add_argument("--runs", type=positive_int, default=21, help="rounds of both (default 21)")
     cc.add_argument("--json", action="store_true", help="print the figures as JSON")
     pr = sub.add_parser("profile", help="where an op's time goes: a sampled CPU profile")
     pr.add_argument("bench", nargs="+", help="regex of the time_ benchmarks (asv names)")
-    _add_tree_options(pr, "profile")
+    add_tree_options(pr, "profile")
     pr.add_argument("--seconds", type=positive_float, default=2.0,
                     help="op time sampled, per benchmark (default 2)")  # fmt: skip
     pr.add_argument("--interval-us", type=positive_int, default=100,
@@ -331,7 +319,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     pr.add_argument("--json", action="store_true", help="print the report as JSON")
     lk = sub.add_parser("leaks", help="does an op keep memory: live objects at 0, N and 2N ops")
     lk.add_argument("bench", nargs="+", help="regex of the time_ benchmarks (asv names)")
-    _add_tree_options(lk, "measure")
+    add_tree_options(lk, "measure")
     lk.add_argument("--ops", type=positive_int, default=2000, help="N (default 2000)")
     lk.add_argument("--json", action="store_true", help="print the figures as JSON")
     lk.add_argument("--strict", action="store_true", help="exit 1 when an op retains objects")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from csbench.cli.argtypes import non_negative_float, positive_float
-from csbench.cli.common import Handler
+from csbench.cli.common import Handler, add_tree_options, checked_repo
 from csbench.commits import git, hardware
 from csbench.commits.config import configured_repo
 from csbench.measure.paths import project_root
@@ -90,10 +90,8 @@ def _cmd_bottlenecks(args: argparse.Namespace) -> int:
     if args.checkout:
         tree, commit = Path(args.checkout).resolve(), Path(args.checkout).name
     else:
-        repo = configured_repo(args.repo)
-        if not repo:
-            raise UsageError("--commit needs a repository (--repo, $CSBENCH_REPO or config)")
-        commit = git.resolve(git.check_repo(repo), args.commit)
+        repo = checked_repo(args.repo)
+        commit = git.resolve(repo, args.commit)
         try:
             results = tg.load_commit_results(Path(args.results), args.machine, commit)
             verdicts = {t.id: tg.evaluate(t, results) for t in targets}
@@ -161,10 +159,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     bot = sub.add_parser(
         "bottlenecks", help="where each target's op spends its CPU time (sampled profiles)"
     )
-    where = bot.add_mutually_exclusive_group(required=True)
-    where.add_argument("--commit", help="build and profile this commit (its stored verdicts too)")
-    where.add_argument("--checkout", help="a Collection Store tree with node_modules installed")
-    bot.add_argument("--repo", help="repository of --commit (else $CSBENCH_REPO or config)")
+    add_tree_options(bot, "profile", required=True)
     bot.add_argument("--machine", help="asv machine of the stored verdicts (default: the only one)")
     bot.add_argument(
         "--results", default=str(project_root() / "results"),
