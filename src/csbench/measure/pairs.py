@@ -156,6 +156,13 @@ def _start(trees: dict[str, Path], order: list[str]) -> dict[str, Driver]:
     return drivers
 
 
+def warming(rounds: int, busy_ns: float) -> bool:
+    """Whether a warm-up that ran ``rounds`` rounds, each side ``busy_ns`` of op time (the
+    least of the sides), goes on: at least WARMUP_ROUNDS, then until WARMUP_S, at most
+    MAX_WARMUP_ROUNDS."""
+    return rounds < WARMUP_ROUNDS or (rounds < MAX_WARMUP_ROUNDS and busy_ns < WARMUP_S * 1e9)
+
+
 def _measure_case(drivers: dict[str, Driver], first: list[str], case: Case, rounds: int) -> PairRun:
     """``case`` set up on each side (in ``first`` order), warmed up, then ``rounds``
     rounds of one batch per side, the order alternating."""
@@ -171,9 +178,7 @@ def _measure_case(drivers: dict[str, Driver], first: list[str], case: Case, roun
         return each_side(order, lambda s: case.batch(benches[s]))
 
     warm_ns, warm = dict.fromkeys(drivers, 0), 0
-    while warm < WARMUP_ROUNDS or (
-        warm < MAX_WARMUP_ROUNDS and min(warm_ns.values()) < WARMUP_S * 1e9
-    ):
+    while warming(warm, min(warm_ns.values())):
         for side, batch in round_(warm).items():
             warm_ns[side] += batch.busy_ns
         warm += 1
@@ -192,14 +197,14 @@ def _measure_case(drivers: dict[str, Driver], first: list[str], case: Case, roun
 @contextmanager
 def warmed_up(target: Path, case: Case) -> Iterator[tuple[Driver, Any]]:
     """One driver on ``target`` pinned as a pair's are, ``case`` set up on it and warmed up
-    as a pair warms up (WARMUP_S of op time, at least WARMUP_ROUNDS batches): the driver
-    and the benchmark instance, for measurements of one tree (csbench profile, leaks)."""
+    as a pair warms up (``warming``): the driver and the benchmark instance, for the
+    measurements of one tree (csbench profile, leaks)."""
     drv = Driver(target, cpus={pinned_cpu()})
     try:
         with sessions.bound(drv), sessions.scratch_scope():
             bench = case.instance()
             warm_ns, warm = 0, 0
-            while warm < WARMUP_ROUNDS or warm_ns < WARMUP_S * 1e9:
+            while warming(warm, warm_ns):
                 warm_ns += case.batch(bench).busy_ns
                 warm += 1
             yield drv, bench
