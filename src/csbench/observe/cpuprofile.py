@@ -171,9 +171,12 @@ class FunctionShare:
     @property
     def where(self) -> str:
         """file:line, or "(native)"."""
-        if not self.origin.path:
-            return "(native)"
-        return self.origin.path + (f":{self.line}" if self.line else "")
+        return file_line(self.origin, self.line) or "(native)"
+
+
+def file_line(o: Origin, line: int) -> str:
+    """``path:line`` of a function's origin ("" for native code; no line when unknown)."""
+    return o.path + (f":{line}" if line else "") if o.path else ""
 
 
 def shares(profile: Profile, tree: Path) -> list[FunctionShare]:
@@ -206,19 +209,27 @@ def shares(profile: Profile, tree: Path) -> list[FunctionShare]:
     return sorted(out, key=lambda s: (-s.self_samples, -s.total_samples, s.function.label))
 
 
-def by_origin(profile: Profile, tree: Path) -> dict[str, float]:
-    """Share of samples per package, by the innermost frame that is not the runtime's
-    (native code and Bun's builtins count for the code that called them: a hash computed
-    for csbench's check is csbench's, one computed by Collection Store is its own); the
-    runtime keeps only samples with nothing else on the stack."""
-    n = len(profile.samples) or 1
-    origins = [origin(f, tree) for f in profile.functions]
-    out: Counter[str] = Counter()
+def owned(profile: Profile, origins: list[Origin]) -> Counter[int]:
+    """Samples per function by the innermost frame that is not the runtime's (native code
+    and Bun's builtins count for the code that called them: a hash computed for csbench's
+    check is csbench's, one computed by Collection Store is its own; a method that spins in
+    performance.now() is that method); the runtime keeps only samples with nothing else on
+    the stack. ``origins`` are the functions' origins, in ``profile.functions`` order."""
+    out: Counter[int] = Counter()
     for stack_id, count in Counter(profile.samples).items():
         stack = [fn for fn, _ in profile.stacks[stack_id]]
         if stack:
-            owner = next((fn for fn in stack if origins[fn].kind != "runtime"), stack[0])
-            out[origins[owner].package] += count
+            out[next((fn for fn in stack if origins[fn].kind != "runtime"), stack[0])] += count
+    return out
+
+
+def by_origin(profile: Profile, tree: Path) -> dict[str, float]:
+    """Share of samples per package, native code counted for its caller (``owned``)."""
+    n = len(profile.samples) or 1
+    origins = [origin(f, tree) for f in profile.functions]
+    out: Counter[str] = Counter()
+    for fn, count in owned(profile, origins).items():
+        out[origins[fn].package] += count
     return {k: v / n for k, v in out.most_common()}
 
 
@@ -308,16 +319,16 @@ def flamegraph_svg(profile: Profile, tree: Path, title: str, width: int = 1200) 
                 depth_max = max(depth_max, depth)
                 f = profile.functions[fn]
                 o = origin(f, tree)
-                line = kid["lines"].most_common(1)[0][0]
-                where = f"{o.package}: {o.path}" if o.path else o.package
-                where += f":{line}" if o.path and line else ""
+                where = file_line(o, kid["lines"].most_common(1)[0][0])
+                where = f"{o.package}: {where}" if where else o.package
                 tip = f"{f.label} ({where}): {kid['n']} samples, {kid['n'] / total:.1%}"
                 label = html.escape(f.label if w > 8 * len(f.label) else f.label[: int(w / 8)])
+                y = -(depth + 1) * row  # above the baseline the group is moved to
                 boxes.append(
-                    f'<g><title>{html.escape(tip)}</title><rect x="{x:.1f}" y="{{y{depth}}}" '
+                    f'<g><title>{html.escape(tip)}</title><rect x="{x:.1f}" y="{y}" '
                     f'width="{max(w - 0.5, 0.5):.1f}" height="{row - 1}" '
                     f'fill="{_COLORS[o.kind]}"/>'
-                    + (f'<text x="{x + 3:.1f}" y="{{t{depth}}}">{label}</text>' if w > 30 else "")
+                    + (f'<text x="{x + 3:.1f}" y="{y + 12}">{label}</text>' if w > 30 else "")
                     + "</g>"
                 )
                 place(kid, x, depth + 1)
@@ -325,14 +336,14 @@ def flamegraph_svg(profile: Profile, tree: Path, title: str, width: int = 1200) 
 
     place(tree_root, 0.0, 0)
     height = top + (depth_max + 1) * row + 24
-    ys = {f"y{d}": height - 24 - (d + 1) * row for d in range(depth_max + 1)}
-    ys |= {f"t{d}": height - 24 - (d + 1) * row + 12 for d in range(depth_max + 1)}
     legend = "  ".join(f'<tspan fill="{c}">■ {k}</tspan>' for k, c in _COLORS.items())
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'font-family="monospace" font-size="11">',
         f'<text x="0" y="14" font-size="13">{html.escape(title)} ({total} samples)</text>',
-        *(b.format(**ys) for b in boxes),
+        f'<g transform="translate(0,{height - 24})">',
+        *boxes,
+        "</g>",
         f'<text x="0" y="{height - 6}">{legend}</text>',
         "</svg>",
     ])  # fmt: skip
@@ -424,10 +435,9 @@ class Change:
 
 
 def per_function(run: ProfileRun) -> dict[tuple[str, str, str], tuple[float, float, float, str]]:
-    """Per function (package, file, name): its self share of the samples, its self and
-    total CPU µs per op (shares times the sampled batches' CPU time per op), and its kind.
-    Self time of the runtime (native code, Bun's builtins) counts for the nearest caller that
-    is not the runtime: a slower method that spins in performance.now() is the method."""
+    """Per function (package, file, name): its self share of the samples (native code
+    counted for its caller: ``owned``), its self and total CPU µs per op (shares times the
+    sampled batches' CPU time per op), and its kind."""
     ops = sum(b.count for b in run.sampled) or 1
     n = len(run.profile.samples) or 1
     us_per_sample = sum(b.cpu_ns for b in run.sampled) / ops / 1e3 / n
@@ -437,14 +447,12 @@ def per_function(run: ProfileRun) -> dict[tuple[str, str, str], tuple[float, flo
         return origins[fn].package, origins[fn].path, run.profile.functions[fn].label
 
     self_n: Counter[tuple[str, str, str]] = Counter()
+    for fn, count in owned(run.profile, origins).items():
+        self_n[key(fn)] += count
     total_n: Counter[tuple[str, str, str]] = Counter()
     kinds: dict[tuple[str, str, str], str] = {}
     for stack_id, count in Counter(run.profile.samples).items():
         stack = [fn for fn, _ in run.profile.stacks[stack_id]]
-        if not stack:
-            continue
-        owner = next((fn for fn in stack if origins[fn].kind != "runtime"), stack[0])
-        self_n[key(owner)] += count
         for fn in stack:
             kinds[key(fn)] = origins[fn].kind
         for k in {key(fn) for fn in stack}:

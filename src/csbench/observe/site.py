@@ -20,6 +20,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from asv.util import human_value
+
 from csbench.commits.builds import REPORT_NAME, read_report
 from csbench.measure import atomic
 from csbench.measure.bun import npm_install
@@ -538,8 +540,9 @@ def profiles_page(results_dir: Path) -> str:
                 for s in cpuprofile.shares(profile, tree)[:8]
             )
             out.append(
-                f"<p><code>{html.escape(entry['case'])}</code>: {op['cpu_per_op_ns'] / 1e3:.4g} "
-                f"µs of CPU per op, {n} samples; by package: {packages}</p>"
+                f"<p><code>{html.escape(entry['case'])}</code>: "
+                f"{human_value(op['cpu_per_op_ns'] / 1e9, 'seconds')} of CPU per op, {n} samples; "
+                f"by package: {packages}</p>"
                 "<table><tr><th>self</th><th>total</th><th>function</th><th>package</th>"
                 f"<th>file:line</th></tr>{rows}</table>"
                 + cpuprofile.flamegraph_svg(profile, tree, entry["case"])
