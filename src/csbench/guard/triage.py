@@ -27,7 +27,6 @@ from csbench.commits.checkout import built_commit
 from csbench.guard import paired
 from csbench.measure.build import BuildError
 from csbench.observe import suite
-from csbench.observe.results import benchmark_of
 from csbench.observe.triaged import Listed, Verdict, key_of, read, write
 
 
@@ -43,16 +42,14 @@ def triage(
     """A verdict for every step (those in ``store`` are reused unless ``force``); each new
     one is written to ``store`` as soon as its commit pair is measured."""
     known = read(store)
-    time_of = suite.paired_time_of()
-    every = {c.name: c for c in suite.time_cases()}
+    cases = suite.time_cases()
     parents = {h: git.resolve(repo, f"{h}^1") for h in {s.head for s in steps if not s.base}}
     bases = {s: s.base or parents[s.head] for s in steps}
     todo: dict[tuple[str, str], list[tuple[Listed, paired.Case | None]]] = {}
     for step in steps:
         if not force and key_of(step.name, bases[step], step.head) in known:
             continue
-        bench = benchmark_of(step.name)
-        case = every.get(time_of[bench] + step.name[len(bench) :]) if bench in time_of else None
+        case = suite.time_case_of(step.name, cases)
         todo.setdefault((bases[step], step.head), []).append((step, case))
     for n, ((base, head), group) in enumerate(todo.items()):
         log(f"csbench triage: {n + 1} of {len(todo)}: {head[:8]} against {base[:8]}")

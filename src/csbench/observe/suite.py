@@ -82,7 +82,9 @@ def paired_time_of(benchmark_dir: Path | None = None) -> dict[str, str]:
 def time_case_of(name: str, cases: list[Case] | None = None) -> Case | None:
     """The ``time_`` case measuring the op of benchmark ``name`` (a display name, with its
     params), or None when no ``time_`` benchmark measures it (load scenarios)."""
-    bench = name.split("(", 1)[0]
+    from csbench.observe.results import benchmark_of  # asv's: imported when needed
+
+    bench = benchmark_of(name)
     time_of = paired_time_of()
     if bench not in time_of:
         return None
