@@ -44,12 +44,12 @@ def test_targets_the_selection_did_not_run_are_one_line() -> None:
 
 def test_a_profiled_regression_says_where_the_time_went() -> None:
     """The op of a paired regression, profiled at both commits: the function that grew is
-    the first row of its collapsed table (csbench.observe.cpuprofile.render_diff)."""
+    the first row of its collapsed table (csbench.observe.cpuprofile.render_explanation)."""
     from pathlib import Path
 
     from csbench.measure.bridge import Batch
     from csbench.measure.histogram import Histogram
-    from csbench.observe.cpuprofile import Profile, ProfileRun
+    from csbench.observe.cpuprofile import Profile, ProfileRun, explanation
 
     slow = "core.Core.time_op('slow', 'x')"
 
@@ -66,7 +66,7 @@ def test_a_profiled_regression_says_where_the_time_went() -> None:
         return ProfileRun(slow, Path("/cs"), profile, [1.05], [batch])
 
     res = result(Change(slow, "regression", 1e-6, 1.2e-6, 1.05))
-    res.explained[slow] = (run(0), run(20))
+    res.explained[slow] = explanation(run(0), run(20))
     text = markdown(res)
     assert f"Where the time went: <code>{slow}</code>" in text
     table = text.split("Where the time went", 1)[1]

@@ -153,7 +153,7 @@ def test_the_diff_of_two_profiles_gives_each_functions_cpu_time_per_op(npm_targe
     assert walk.head_self > 2 * walk.base_self > 0, walk
     assert walk.base_share > 0.5 and walk.head_share > 0.5, walk
     assert [c.grew for c in changes] == sorted((c.grew for c in changes), reverse=True)
-    assert "machine.ts" in cpuprofile.render_diff(*runs)
+    assert "machine.ts" in cpuprofile.render_explanation(cpuprofile.explanation(*runs))
 
 
 class Broken:

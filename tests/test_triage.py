@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from csbench.guard import paired, triage
-from csbench.observe import site, suite, triaged
+from csbench.observe import cpuprofile, site, suite, triaged
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 GRAPH = "graphs/branch-master/machine-{m}/num_cpu-2/{name}.json"
@@ -76,6 +76,48 @@ def test_the_site_shows_each_listed_step_with_its_verdict(tmp_path: Path) -> Non
     assert "1 listed steps: 1 refuted; 1 not triaged yet" in page
     assert '<tr class="refuted">' in page and "0.990" in page and "1.500" in page
     assert "No regressions list" in site.triage_page(tmp_path, results)
+
+
+def test_a_confirmed_step_shows_where_the_time_went(tmp_path: Path) -> None:
+    html = site_dir(tmp_path)
+    results = tmp_path / "results"
+    name = "core.CoreLatency.track_p95('find_by_id', 'small-1000')"
+    case = "core.Core.time_op('find_by_id', 'small-1000')"
+    explained = {
+        "case": case, "cpu_per_op_us": [2.0, 3.0], "samples": [900, 1200],
+        "changes": [{"function": "findById<x>", "kind": "collection-store", "package":
+                     "collection-store", "file": "src/a.ts", "share": [0.1, 0.4],
+                     "self_us": [0.2, 1.2], "total_us": [1.0, 2.0]}],
+    }  # fmt: skip
+    confirmed = triaged.Verdict(name, B, C, "confirmed", case=case, ratio=1.3, p=0.004,
+                                threshold=0.05, pairs=8, explained=explained)  # fmt: skip
+    triaged.write(triaged.store_path(results, "m1"), {confirmed.key: confirmed})
+    assert triaged.read(triaged.store_path(results, "m1"))[confirmed.key] == confirmed
+    page = site.triage_page(html, results)
+    link = '<a href="#explained-m1-0">where the time went</a>'
+    assert '<tr class="confirmed">' in page and link in page
+    section = page.split('<h3 id="explained-m1-0">', 1)[1]
+    assert "<table>" in section and "findById&lt;x&gt;" in section and "+30.0" in section
+
+
+def test_a_confirmed_real_slowdown_is_explained_by_the_slowed_method(
+    npm_target: Path, tmp_path: Path
+) -> None:
+    """The npm package with findBy made twice as slow, as a two-commit repository: the step
+    is confirmed by paired A/B and its profiles at both commits name findBy first."""
+    from csbench.guard import power
+
+    core = power.AREAS["core"]
+    repo, commits = power.power_repo(npm_target, tmp_path, core.method, 1.0, core.sources)
+    name = "core.Core.time_op('find_by_indexed', 'small-10000')"
+    step = triaged.Listed(name, "m1", commits["slow"], commits["base"], 1e-5, 2e-5)
+    said: list[str] = []
+    settings = paired.Settings(pairs=5, rounds=3)
+    store, builds = tmp_path / "m1.json", tmp_path / "builds"
+    [v] = triage.triage(str(repo), [step], settings, store, builds=builds, log=said.append)
+    assert v.verdict == "confirmed" and v.ratio is not None and v.ratio > 1.3, (v, said)
+    assert v.explained is not None and v.explained["case"] == name, said
+    assert (cpuprofile.grew_most(v.explained) or "").endswith("findBy"), v.explained
 
 
 def test_a_bad_triage_file_is_named(tmp_path: Path) -> None:

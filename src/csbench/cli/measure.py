@@ -100,7 +100,9 @@ def _cmd_profile(args: argparse.Namespace) -> int:
                 base = cpuprofile.measure(against, case, args.seconds, args.interval_us)
                 written += cpuprofile.write(base, out, ".base").values()
                 if not args.json:
-                    report += "\n" + cpuprofile.render_diff(base, run, args.top)
+                    report += "\n" + cpuprofile.render_explanation(
+                        cpuprofile.explanation(base, run, args.top)
+                    )
             print(report)
             if not args.json:
                 print("written: " + ", ".join(map(str, written)), flush=True)

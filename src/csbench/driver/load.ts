@@ -17,6 +17,7 @@
 // ArrivalSchedule), ProgressReporter, drain and cancel (what is left counts as unfinished),
 // result.
 import { type Dataset, datasetArg } from "./dataset";
+import { profileInterval, profiled } from "./cpuprofile";
 import { Histogram, SUB_BITS } from "./histogram";
 import { type Library, requireCapabilities } from "./library";
 import { type LoadStep, type Timed, type VirtualUser, loadOp } from "./load_ops";
@@ -24,6 +25,8 @@ import { type Args, DriverError, argInt, argString, usage } from "./protocol";
 import { Rng } from "./rng";
 
 const PHASES = ["ramp_up", "steady", "ramp_down"] as const;
+/** The name prefix of the function each request of an op runs in (csbench.observe.bottlenecks reads it). */
+export const LOAD_OP_PREFIX = "load_op:";
 /** How often the progress ticker looks at the clock: a phase change is reported within it. */
 const TICK_MS = 100;
 type PhaseName = (typeof PHASES)[number];
@@ -253,22 +256,33 @@ export async function runLoad(
   onProgress: (p: Progress) => void,
 ): Promise<unknown> {
   const plan = parsePlan(args);
+  const intervalUs = profileInterval(args.profile);
   const dataset = datasetArg(datasets, args);
   const prepareStart = Bun.nanoseconds();
   const steps = new Map<string, LoadStep>();
   try {
     await prepareSteps(library, dataset, plan, steps);
     const prepareNs = Bun.nanoseconds() - prepareStart;
-    const run = startRun(plan, steps);
-    const schedule = plan.model === "open" ? new ArrivalSchedule(plan, run.pick) : null;
-    const progress = new ProgressReporter(run, onProgress);
-    const work = schedule ? openUsers(run, schedule) : closedUsers(run);
-    const drained = await drain(run, work);
-    progress.stop();
-    const wallNs = run.now();
-    progress.report(run.draining ? "drain" : "ramp_down");
-    const unfinished = drained ? 0 : cancel(run, schedule);
-    return result(run, prepareNs, wallNs, unfinished);
+    const body = async () => {
+      const run = startRun(plan, steps);
+      const schedule = plan.model === "open" ? new ArrivalSchedule(plan, run.pick) : null;
+      const progress = new ProgressReporter(run, onProgress);
+      const work = schedule ? openUsers(run, schedule) : closedUsers(run);
+      const drained = await drain(run, work);
+      progress.stop();
+      const wallNs = run.now();
+      progress.report(run.draining ? "drain" : "ramp_down");
+      const unfinished = drained ? 0 : cancel(run, schedule);
+      return result(run, prepareNs, wallNs, unfinished);
+    };
+    if (intervalUs === null) return await body();
+    // The run (never the prepare) under the sampling profiler: each request runs inside a
+    // function named after its op (`requester`), which names the op in the samples.
+    let out: ReturnType<typeof result> | undefined;
+    const profile = await profiled(async () => {
+      out = await body();
+    }, intervalUs);
+    return { ...out!, profile };
   } finally {
     for (const step of steps.values()) await step.close?.();
   }
@@ -311,6 +325,7 @@ function startRun(plan: Plan, steps: Map<string, LoadStep>): Run {
  * (the DriverError type, else the class name).
  */
 function requester(plan: Plan, steps: Map<string, LoadStep>, rec: Recorder, now: () => number): Run["request"] {
+  const runners = new Map([...steps].map(([op, step]) => [op, namedRunner(op, step)]));
   return async (op: string, user: VirtualUser, intended: number): Promise<void> => {
     const phase = phaseAt(plan, intended);
     let doneAt = -1;
@@ -323,7 +338,7 @@ function requester(plan: Plan, steps: Map<string, LoadStep>, rec: Recorder, now:
     };
     rec.start(phase, op);
     try {
-      await steps.get(op)!.run(user, timed);
+      await runners.get(op)!(user, timed);
       if (doneAt < 0) rec.error(phase, op, "untimed", `load op ${op} made no timed call`);
       else rec.ok(phase, op, doneAt - intended);
     } catch (err) {
@@ -333,6 +348,17 @@ function requester(plan: Plan, steps: Map<string, LoadStep>, rec: Recorder, now:
       rec.end(phase, op);
     }
   };
+}
+
+/** The op's step, called through an async function named `load_op:OP`: a profile's stacks name the op. */
+function namedRunner(op: string, step: LoadStep): LoadStep["run"] {
+  const name = `${LOAD_OP_PREFIX}${op}`;
+  const holder = {
+    async [name](user: VirtualUser, timed: Timed): Promise<void> {
+      await step.run(user, timed);
+    },
+  };
+  return holder[name]!;
 }
 
 /**

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from asv.util import human_value
 
@@ -24,7 +25,6 @@ from csbench.commits.checkout import build_reference, built_commit
 from csbench.commits.twin import make_twin
 from csbench.guard import calibrate, compare, paired
 from csbench.measure import procs
-from csbench.measure.bridge import DriverError
 from csbench.measure.build import BuildError
 from csbench.measure.errors import UsageError
 from csbench.observe import calibration, cpuprofile, suite, tables
@@ -49,10 +49,8 @@ class CiResult:
     paired: paired.Settings | None = None
     paired_count: int = 0
     error: str = ""
-    # per paired regression (at most EXPLAINED): its op's profile at BASE and at HEAD
-    explained: dict[str, tuple[cpuprofile.ProfileRun, cpuprofile.ProfileRun]] = field(
-        default_factory=dict
-    )
+    # per paired regression (at most cpuprofile.EXPLAINED): where its op's CPU time went
+    explained: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[compare.Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -194,24 +192,17 @@ def ci(
     return result
 
 
-EXPLAINED = 5  # paired regressions profiled at both commits, the largest ratios first
-
-
 def _explain(
     result: CiResult, trees: list[Path], cases: list[paired.Case], log: Callable[[str], None]
 ) -> None:
-    """Profile the op of each paired regression at BASE and at HEAD (csbench.observe.
-    cpuprofile): which functions' share of the op's CPU time grew. A profile that fails is
-    left out: the verdict stands without it."""
+    """Profile the op of each paired regression (the largest ratios first) at BASE and at
+    HEAD (csbench.observe.cpuprofile): which functions' share of the op's CPU time grew."""
     by_name = {c.name: c for c in cases}
     flagged = sorted((c for c in result.of("regression") if c.name in by_name),
                      key=lambda c: -(c.ratio or 0))  # fmt: skip
-    for change in flagged[:EXPLAINED]:
-        log(f"csbench: profiling {change.name} at both commits")
-        try:
-            result.explained[change.name] = cpuprofile.explain(*trees, by_name[change.name])
-        except DriverError as exc:
-            log(f"csbench: no profile of {change.name}: {str(exc).splitlines()[0]}")
+    result.explained = cpuprofile.explain_each(
+        trees[0], trees[1], [by_name[c.name] for c in flagged], log
+    )
 
 
 def _value(v: float | None, unit: str | None) -> str:
@@ -277,17 +268,17 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
             rows.append((name, _value(c.base, unit), _value(c.head, unit), ratio,
                          f"±{c.factor - 1:.1%}"))  # fmt: skip
         header = ("benchmark", "base", "head", "ratio", "threshold")
-        return tables.render(header, rows, markdown=True)
+        return tables.render(header, rows, "markdown")
 
     for kind, title in FLAGGED:
         if result.of(kind):
             lines += ["", f"### {title}", "", table(result.of(kind))]
-    for name, (base, head) in result.explained.items():
+    for name, explained in result.explained.items():
         lines += [
             "",
             f"<details><summary>Where the time went: <code>{name}</code></summary>",
             "",
-            cpuprofile.render_diff(base, head, top=10, markdown=True),
+            cpuprofile.render_explanation(explained, "markdown"),
             "",
             "</details>",
         ]

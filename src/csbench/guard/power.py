@@ -324,10 +324,10 @@ def measure_power(
             else:
                 row.slow_ratios.append(change.ratio)
                 row.slow_flagged += change.kind == "regression"
-                profiles = result.explained.get(change.name)
-                changes = cpuprofile.diff(*profiles) if profiles else []
-                if changes:
-                    row.grew_most.append(changes[0].function)
+                explained = result.explained.get(change.name)
+                grew = cpuprofile.grew_most(explained) if explained else None
+                if grew:
+                    row.grew_most.append(grew)
     return PowerReport(
         slowdown.method, fraction, trials, aa_trials, thresholds, list(rows.values()), errors,
         paired_settings,

@@ -10,9 +10,10 @@ in ``paired_time`` (the same op and params, e.g. core.CoreLatency -> core.Core.t
 other tracks (load, harness) cannot be paired.
 
 Verdicts: *confirmed* (the paired A/B flags a regression: beyond its threshold, the pairs
-agreeing), *refuted* (it does not), *failed* (a side could not be measured), *not
-pairable*. They are kept in results/triage/MACHINE.json (csbench.observe.triaged), keyed by
-benchmark and the two commits, so a step is measured once.
+agreeing; its op is then profiled at both commits: which functions' share grew),
+*refuted* (it does not), *failed* (a side could not be measured), *not pairable*. They are
+kept in results/triage/MACHINE.json (csbench.observe.triaged), keyed by benchmark and the
+two commits, so a step is measured once.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from csbench.commits import git
 from csbench.commits.checkout import built_commit
 from csbench.guard import paired
 from csbench.measure.build import BuildError
-from csbench.observe import suite
+from csbench.observe import cpuprofile, suite
 from csbench.observe.triaged import Listed, Verdict, key_of, read, write
 
 
@@ -103,4 +104,10 @@ def _measure(
             ratio=r.ratio, p=paired.sign_test(above, len(r.pairs)), threshold=threshold,
             pairs=len(r.pairs),
         ))  # fmt: skip
+    confirmed = sorted((v for v in out if v.verdict == "confirmed"), key=lambda v: -(v.ratio or 0))
+    by_name = {c.name: c for c in cases}
+    cases_of = list(dict.fromkeys(by_name[v.case] for v in confirmed if v.case))
+    explained = cpuprofile.explain_each(trees[0], trees[1], cases_of, log)
+    for v in confirmed:
+        v.explained = explained.get(v.case or "")
     return out

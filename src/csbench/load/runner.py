@@ -135,6 +135,8 @@ class LoadReport:
     cpu_core_percent: float  # steady phase, of one core
     criteria: list[CriterionCheck]
     profile: dict[str, Any]
+    # the run's sampled CPU profile (``cpu_profile_us``: the driver's compact form), or None
+    cpu_profile: dict[str, Any] | None = None
 
     @property
     def rss_per_1000_users(self) -> float:
@@ -240,6 +242,7 @@ def run_scenario(
     drain: float = DRAIN_SECONDS,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     driver_factory: Callable[[Path], Driver] = Driver,
+    cpu_profile_us: int | None = None,
 ) -> LoadReport:
     """Run ``scenario`` (with ``users`` instead of its own count, phases compressed to
     ``duration`` seconds) on a fresh driver for ``target`` and report it; requests still
@@ -262,6 +265,8 @@ def run_scenario(
         "progress_ms": PROGRESS_MS,
         "drain_s": drain,
     }
+    if cpu_profile_us is not None:  # the run under bun:jsc's sampler, every N µs
+        args["profile"] = {"interval_us": cpu_profile_us}
     if scenario.model == "closed":
         args["think_time_ms"] = scenario.think_time_ms
     else:
@@ -339,4 +344,5 @@ def _report(
         },
     )
     report.criteria = _criteria(scenario, report)
+    report.cpu_profile = result.get("profile")
     return report

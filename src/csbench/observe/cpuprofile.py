@@ -16,12 +16,13 @@ import json
 import re
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from csbench.measure import atomic
-from csbench.measure.bridge import Batch
+from csbench.measure.bridge import Batch, DriverError
 from csbench.measure.build import MONOREPO_PACKAGE
 from csbench.measure.pairs import Case, warmed_up
 from csbench.measure.paths import DRIVER_MAIN
@@ -231,6 +232,54 @@ def by_origin(profile: Profile, tree: Path) -> dict[str, float]:
     for fn, count in owned(profile, origins).items():
         out[origins[fn].package] += count
     return {k: v / n for k, v in out.most_common()}
+
+
+@dataclass(frozen=True)
+class FrameSplit:
+    """Samples per name of a frame (``by_frame``): those whose stack holds the frame, and
+    those estimated for it; the rest unattributed."""
+
+    direct: dict[str, float]
+    estimated: dict[str, float]
+    unattributed: float
+    samples: int
+
+    def share(self, name: str) -> float:
+        n = self.samples or 1
+        return (self.direct.get(name, 0.0) + self.estimated.get(name, 0.0)) / n
+
+
+def by_frame(profile: Profile, prefix: str) -> FrameSplit:
+    """Samples per NAME of a frame named ``prefix``NAME (a load request's op:
+    driver/load.ts ``namedRunner``). A sample whose stack holds such a frame is that name's
+    (the innermost one). An async function resumed after an await starts a stack of its
+    own, without the frame: such a sample is split among the names as the samples of its
+    outermost function that did hold a frame were, and is unattributed if none did."""
+    direct: Counter[str] = Counter()
+    under: dict[int, Counter[str]] = {}  # function -> samples per name, where a frame was
+    rest: Counter[int] = Counter()  # stack -> samples without a frame
+    for stack_id, count in Counter(profile.samples).items():
+        stack = [fn for fn, _ in profile.stacks[stack_id]]
+        names = [profile.functions[fn].name for fn in stack]
+        named = next((x[len(prefix) :] for x in names if x.startswith(prefix)), None)
+        if named is None:
+            rest[stack_id] += count
+            continue
+        direct[named] += count
+        for fn in set(stack):
+            under.setdefault(fn, Counter())[named] += count
+    estimated: Counter[str] = Counter()
+    unattributed = 0.0
+    for stack_id, count in rest.items():
+        outer = next((fn for fn, _ in reversed(profile.stacks[stack_id]) if fn in under), None)
+        if outer is None:
+            unattributed += count
+            continue
+        split = under[outer]
+        total = sum(split.values())
+        for name, n in split.items():
+            estimated[name] += count * n / total
+    return FrameSplit(dict(direct), dict(estimated), unattributed, len(profile.samples))
 
 
 def to_cpuprofile(profile: Profile) -> dict[str, Any]:
@@ -478,39 +527,84 @@ def diff(base: ProfileRun, head: ProfileRun) -> list[Change]:
     return sorted(out, key=lambda c: (-c.grew, c.function))
 
 
-def explain(
-    base: Path, head: Path, case: Case, seconds: float = 1.0
-) -> tuple[ProfileRun, ProfileRun]:
-    """``case`` profiled on the base tree and on the head tree (for render_diff)."""
-    return measure(base, case, seconds), measure(head, case, seconds)
+EXPLAINED = 5  # regressions profiled at both commits per ci or triage run, largest first
 
 
-def render_diff(base: ProfileRun, head: ProfileRun, top: int = 15, markdown: bool = False) -> str:
-    """Where the head's op spends more (and less) CPU time than the base's."""
+def explanation(base: ProfileRun, head: ProfileRun, top: int = 15) -> dict[str, Any]:
+    """What changed from ``base`` to ``head``, compact and JSON-able (a triage verdict keeps
+    it): CPU µs per op and samples at each, and the ``top`` functions whose self share grew
+    most, then the three that shrank most."""
     changes = diff(base, head)
     shown = changes[:top] + [c for c in changes[-3:] if c.grew < 0 and c not in changes[:top]]
+    return {
+        "case": head.case,
+        "cpu_per_op_us": [
+            sum(b.cpu_ns for b in r.sampled) / (sum(b.count for b in r.sampled) or 1) / 1e3
+            for r in (base, head)
+        ],
+        "samples": [len(base.profile.samples), len(head.profile.samples)],
+        "changes": [
+            {"function": c.function, "kind": c.origin.kind, "package": c.origin.package,
+             "file": c.origin.path, "share": [c.base_share, c.head_share],
+             "self_us": [c.base_self, c.head_self], "total_us": [c.base_total, c.head_total]}
+            for c in shown
+        ],
+    }  # fmt: skip
+
+
+def explain(base: Path, head: Path, case: Case, seconds: float = 1.0) -> dict[str, Any]:
+    """``case`` profiled on the base tree and on the head tree: its ``explanation``."""
+    return explanation(measure(base, case, seconds), measure(head, case, seconds))
+
+
+def explain_each(
+    base: Path, head: Path, cases: list[Case], log: Callable[[str], None]
+) -> dict[str, dict[str, Any]]:
+    """The ``explanation`` of each of the first EXPLAINED ``cases`` by name; a case whose
+    profile fails is a log line and left out (the verdict it explains stands without it)."""
+    out = {}
+    for case in cases[:EXPLAINED]:
+        log(f"csbench: profiling {case.name} at both commits")
+        try:
+            out[case.name] = explain(base, head, case)
+        except DriverError as exc:
+            log(f"csbench: no profile of {case.name}: {str(exc).splitlines()[0]}")
+    return out
+
+
+def grew_most(explained: dict[str, Any]) -> str | None:
+    """The function whose self share grew most, if any grew."""
+    first = explained["changes"][0] if explained["changes"] else None
+    return first["function"] if first and first["share"][1] > first["share"][0] else None
+
+
+def render_explanation(explained: dict[str, Any], fmt: tables.Format = "text") -> str:
+    """Where the head's op spends more (and less) CPU time than the base's, as text,
+    Markdown or HTML (``fmt``: tables.render)."""
     rows = [
-        (f"{c.grew * 100:+.1f}", f"{c.base_share:.1%}", f"{c.head_share:.1%}",
-         f"{c.head_self - c.base_self:+.2f}", f"{c.head_total - c.base_total:+.2f}",
-         c.function[:40], c.origin.package, c.origin.path[-50:] or "(native)")
-        for c in shown
+        (f"{(c['share'][1] - c['share'][0]) * 100:+.1f}", f"{c['share'][0]:.1%}",
+         f"{c['share'][1]:.1%}", f"{c['self_us'][1] - c['self_us'][0]:+.2f}",
+         f"{c['total_us'][1] - c['total_us'][0]:+.2f}", c["function"][:40], c["package"],
+         c["file"][-50:] or "(native)")
+        for c in explained["changes"]
     ]  # fmt: skip
-    per_op = [sum(b.cpu_ns for b in r.sampled) / (sum(b.count for b in r.sampled) or 1) / 1e3
-              for r in (base, head)]  # fmt: skip
-    return "\n".join([
-        f"{head.case}: CPU µs per op {per_op[0]:.2f} at the base, {per_op[1]:.2f} at the head "
-        f"({len(base.profile.samples)} and {len(head.profile.samples)} samples); per function "
-        "its self share of the samples (native code counted for its caller) at each commit, "
-        "the largest growth first, and the change of its self and total CPU µs per op",
-        "",
-        tables.render(
-            ("share Δ (pp)", "base", "head", "self µs Δ", "total µs Δ", "function", "package",
-             "file"),
-            rows,
-            markdown=markdown,
-            align=("right", "right", "right", "right", "right", "left", "left", "left"),
-        ),
-    ])  # fmt: skip
+    per_op, samples = explained["cpu_per_op_us"], explained["samples"]
+    intro = (
+        f"{explained['case']}: CPU µs per op {per_op[0]:.2f} at the base, {per_op[1]:.2f} at "
+        f"the head ({samples[0]} and {samples[1]} samples); per function its self share of the "
+        "samples (native code counted for its caller) at each commit, the largest growth "
+        "first, and the change of its self and total CPU µs per op"
+    )
+    table = tables.render(
+        ("share Δ (pp)", "base", "head", "self µs Δ", "total µs Δ", "function", "package",
+         "file"),
+        rows,
+        fmt=fmt,
+        align=("right", "right", "right", "right", "right", "left", "left", "left"),
+    )  # fmt: skip
+    if fmt == "html":
+        return f"<p>{html.escape(intro)}</p>{table}"
+    return f"{intro}\n\n{table}"
 
 
 def slug(name: str) -> str:

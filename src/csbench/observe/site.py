@@ -463,7 +463,8 @@ def triage_page(html_dir: Path, results_dir: Path) -> str:
         "again</h1><p>asv lists a step where separate runs differ; <code>csbench triage"
         "</code> measures the step's commit against the one before it by paired A/B "
         "(<code>csbench ci --paired</code>). <b>confirmed</b>: a regression beyond the "
-        "benchmark's paired threshold, the pairs agreeing; <b>refuted</b>: not one.</p>",
+        "benchmark's paired threshold, the pairs agreeing (its op is then profiled at both "
+        "commits: where the time went); <b>refuted</b>: not one.</p>",
     ]
     try:
         per_machine = triaged.on_site(html_dir, results_dir)
@@ -473,6 +474,8 @@ def triage_page(html_dir: Path, results_dir: Path) -> str:
     for machine, steps in per_machine.items():
         verdicts = [v for _, v in steps if v is not None]
         untriaged = len(steps) - len(verdicts)
+        explained = [(v, v.explained) for _, v in steps if v is not None and v.explained]
+        anchors = {v.key: f"explained-{machine}-{n}" for n, (v, _) in enumerate(explained)}
         rows = "".join(
             f'<tr class="{v.verdict if v else "untriaged"}"><td><code>{html.escape(s.name)}'
             f"</code></td><td><code>{s.head[:8]}</code></td>"
@@ -481,9 +484,12 @@ def triage_page(html_dir: Path, results_dir: Path) -> str:
             f"<td>{_num(v.ratio if v else None, '.3f')}</td>"
             f"<td>{_num(v.p if v else None, '.3g')}</td>"
             f"<td>{'-' if not v or v.threshold is None else f'{v.threshold:.1%}'}</td>"
-            f"<td>{html.escape(v.case or v.reason if v else '')}</td></tr>"
+            f"<td>{html.escape(v.case or v.reason if v else '')}"
+            + (f' (<a href="#{html.escape(anchors[v.key])}">where the time went</a>)'
+               if v is not None and v.key in anchors else "")
+            + "</td></tr>"
             for s, v in steps
-        )
+        )  # fmt: skip
         out.append(
             f"<h2>machine {html.escape(machine)}</h2><p>{html.escape(triaged.summary(verdicts))}"
             + (f"; {untriaged} not triaged yet" if untriaged else "")
@@ -491,6 +497,13 @@ def triage_page(html_dir: Path, results_dir: Path) -> str:
             "<th>verdict</th><th>paired ratio</th><th>p</th><th>threshold</th>"
             f"<th>measured as</th></tr>{rows}</table>"
         )
+        for v, explanation in explained:
+            out.append(
+                f'<h3 id="{html.escape(anchors[v.key])}">Where the time went: '
+                f"<code>{html.escape(v.name)}</code>, <code>{v.head[:8]}</code> against "
+                f"<code>{v.base[:8]}</code></h3>"
+                + cpuprofile.render_explanation(explanation, "html")
+            )
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -523,12 +536,15 @@ def profiles_page(results_dir: Path) -> str:
             )
             out.append(f"<h3>{html.escape(head)}</h3>")
             op = data["ops"].get(entry.get("case"))
-            if op is None:
+            load = entry.get("load")
+            run = data.get("loads", {}).get(load["scenario"]) if load else None
+            if op is None and run is None:
                 out.append(f"<p>{html.escape(entry.get('reason') or 'not profiled')}</p>")
                 continue
-            profile = cpuprofile.Profile.from_pruned(op["profile"])
+            stored_profile = op["profile"] if op is not None else run["profile"]
+            profile = cpuprofile.Profile.from_pruned(stored_profile)
             tree = cpuprofile.STORED_TREE
-            n = op["profile"]["samples"] or 1
+            n = stored_profile["samples"] or 1
             by_package = cpuprofile.by_origin(profile, tree)
             packages = ", ".join(
                 f"{html.escape(k)} {v:.0%}" for k, v in list(by_package.items())[:4]
@@ -539,13 +555,19 @@ def profiles_page(results_dir: Path) -> str:
                 f"<td>{html.escape(s.origin.package)}</td><td>{html.escape(s.where)}</td></tr>"
                 for s in cpuprofile.shares(profile, tree)[:8]
             )
+            if op is not None:
+                cpu = human_value(op["cpu_per_op_ns"] / 1e9, "seconds")
+                intro, what = "", f"<code>{html.escape(entry['case'])}</code>: {cpu} of CPU per op"
+                title = entry["case"]
+            else:
+                intro = f"<p>{html.escape(bottlenecks.load_lines(load))}</p>"
+                intro += bottlenecks.load_table(load, "html")
+                what, title = "The whole run", f"load scenario {load['scenario']}"
             out.append(
-                f"<p><code>{html.escape(entry['case'])}</code>: "
-                f"{human_value(op['cpu_per_op_ns'] / 1e9, 'seconds')} of CPU per op, {n} samples; "
-                f"by package: {packages}</p>"
+                f"{intro}<p>{what}, {n} samples; by package: {packages}</p>"
                 "<table><tr><th>self</th><th>total</th><th>function</th><th>package</th>"
                 f"<th>file:line</th></tr>{rows}</table>"
-                + cpuprofile.flamegraph_svg(profile, tree, entry["case"])
+                + cpuprofile.flamegraph_svg(profile, tree, title)
             )
     out.append("</body></html>")
     return "\n".join(out)

@@ -1,29 +1,33 @@
 """csbench's one table renderer, on tabulate (which asv itself uses): plain text for the
-terminal, GitHub Markdown for pull-request summaries and notes."""
+terminal, GitHub Markdown for pull-request summaries and notes, HTML for the site."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from tabulate import tabulate
+
+Format = Literal["text", "markdown", "html"]
 
 
 def render(
     header: Sequence[str],
     rows: Sequence[Sequence[object]],
-    markdown: bool = False,
+    fmt: Format = "text",
     align: Sequence[str] | None = None,
     rule: bool = False,
 ) -> str:
-    """``rows`` under ``header``, cells as given (already formatted: no number parsing);
-    ``align`` per column ("left", "right"), left by default; ``rule``: a dashed line under
-    the header of a text table; no trailing spaces."""
+    """``rows`` under ``header``, cells as given (already formatted: no number parsing;
+    escaped in HTML); ``align`` per column ("left", "right"), left by default; ``rule``: a
+    dashed line under the header of a text table; no trailing spaces."""
+    tablefmt = {"markdown": "github", "html": "html"}.get(fmt, "simple" if rule else "plain")
     text = tabulate(
         [[str(c) for c in row] for row in rows],
         [str(h) for h in header],
-        tablefmt="github" if markdown else "simple" if rule else "plain",
+        tablefmt=tablefmt,
         disable_numparse=True,
         stralign="left",
         colalign=tuple(align) if align else None,
     )
-    return "\n".join(line.rstrip() for line in text.splitlines())
+    return "\n".join(line.rstrip() for line in str(text).splitlines())

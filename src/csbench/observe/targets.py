@@ -391,7 +391,7 @@ def render_text(verdicts: list[Verdict], results: CommitResults, markdown: bool 
         for v in verdicts
     ]
     header = ("target", "measured", "bound", "verdict")
-    table = tables.render(header, rows, markdown=markdown)
+    table = tables.render(header, rows, "markdown" if markdown else "text")
     return f"**{head}**\n\n{table}" if markdown else f"{head}\n{table}"
 
 

@@ -48,6 +48,8 @@ class Verdict:
     reason: str = ""
     measured: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    # a confirmed step: where its op's CPU time went (csbench.observe.cpuprofile.explanation)
+    explained: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
