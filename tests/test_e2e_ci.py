@@ -234,3 +234,42 @@ def test_an_interrupted_run_keeps_the_commits_it_finished(commits, tmp_path: Pat
     value = kept.get_result_value("harness.Floor.time_noop", [])
     assert value and value[0] is not None and value[0] > 0
     assert not list((results / MACHINE).glob(f"{made['same'][:8]}-*.json"))
+
+
+def test_two_shards_merge_into_one_history_with_the_newest_profiles(
+    commits, tmp_path: Path
+) -> None:
+    """`csbench run --shard 1/2` and `--shard 2/2` over three commits, each into its own
+    results directory (as two runners would), then `csbench merge` and `csbench publish`:
+    every commit measured once, the site lists all three; a shard stores the targets' op
+    profiles of its newest commit (csbench bottlenecks --store), and the merge keeps them."""
+    from csbench.observe import bottlenecks
+
+    repo, made = commits
+    hashfile = tmp_path / "commits.txt"
+    three = [made["slow"], made["same"], made["original"]]  # newest first, as asv lists them
+    hashfile.write_text("\n".join(three) + "\n")
+    shards = []
+    for shard, profiles in (("1/2", "none"), ("2/2", "newest")):
+        shards.append(tmp_path / f"shard-{shard[0]}")
+        out = csbench(
+            tmp_path, "run", "--repo", str(repo), f"HASHFILE:{hashfile}", "--shard", shard,
+            "--machine", MACHINE, "--results", str(shards[-1]), "--bench", BENCH[1],
+            "--cpu-profiles", profiles, "--quick",
+        )  # fmt: skip
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        assert f"shard {shard}: " in out.stderr
+    results = tmp_path / "results"
+    out = csbench(tmp_path, "merge", *map(str, shards), "--results", str(results))
+    assert out.returncode == 0, out.stderr[-3000:]
+    for commit in three:
+        assert len(list((results / MACHINE).glob(f"{commit[:8]}-*.json"))) == 1, commit
+    stored = bottlenecks.stored(results)[MACHINE]
+    assert stored["commit"] == made["same"] and stored["ops"], stored["targets"]
+    html = tmp_path / "html"
+    out = csbench(tmp_path, "publish", "--results", str(results), "--html", str(html),
+                  "--no-triage", "--repo", str(repo))  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    listed = json.loads((html / "index.json").read_text())["revision_to_hash"].values()
+    assert set(three) <= set(listed)
+    assert made["same"][:8] in (html / "profiles.html").read_text()

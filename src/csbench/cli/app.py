@@ -16,7 +16,7 @@ from csbench.measure.errors import UsageError
 FAMILIES = (measure, history, guard, observe)
 PASSTHROUGH = ("run", "asv")  # their unknown arguments go to asv
 # Commands that share .asv/env and fixed-name files: one at a time per checkout (cli.lock).
-HEAVY = ("run", "ci", "calibrate", "power", "builds", "triage", "publish")
+HEAVY = ("run", "ci", "calibrate", "power", "builds", "triage", "publish", "merge")
 ASV_HEAVY = (["run"], ["continuous"], ["dev"])
 
 

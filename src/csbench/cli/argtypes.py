@@ -60,3 +60,15 @@ def probability(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 1")
     return value
+
+
+def shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 1 <= I <= N: the I-th of N shards."""
+    index, _, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N (e.g. 1/4)") from None
+    if not 1 <= i <= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: I must be between 1 and N")
+    return i, n

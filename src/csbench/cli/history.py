@@ -1,5 +1,6 @@
-"""`csbench run | asv | mirror | publish | builds`: the history of every commit, asv's own
-commands, a usable local mirror, the site and the build report."""
+"""`csbench run | asv | mirror | publish | builds | merge`: the history of every commit,
+asv's own commands, a usable local mirror, the site, the build report and the merge of
+shards' results."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from csbench.cli.argtypes import positive_int
+from csbench.cli.argtypes import positive_int, shard
 from csbench.cli.common import Handler, checked_repo, log
 from csbench.cli.guard import add_triage_options
 from csbench.commits import asvconf, git
@@ -21,12 +22,27 @@ from csbench.observe.triaged import TRIAGE_DIR
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from csbench.measure import presets
     from csbench.measure.bun import ensure_tools
 
-    rest = args.rest
+    bench = [*(presets.named(args.profile).bench if args.profile else ()), *(args.bench or ())]
+    rest = [*args.rest, *(w for b in bench for w in ("--bench", b))]
     repo = configured_repo(args.repo)
+    spec = args.range
     if repo:  # bad input is one line, before asv writes anything
-        git.check_range(git.check_repo(repo), args.range)
+        git.check_range(git.check_repo(repo), spec)
+    local = repo is not None and not git.is_url(repo)
+    if args.shard and not local:
+        raise UsageError("--shard needs a local repository (--repo, csbench mirror)")
+    commits: list[str] = []
+    if local and (args.shard or spec not in git.ASV_RANGE_WORDS):
+        commits = git.range_commits(repo, spec)
+    if args.shard:
+        index, count = args.shard
+        commits = commits[index - 1 :: count]
+        log(f"csbench run: shard {index}/{count}: {len(commits)} commits of {spec}")
+        if not commits:
+            return 0
     results = Path(args.results).resolve() if args.results else project_root() / "results"
     machine = asvconf.ensure_machine(args.machine, [results])
     ensure_tools()
@@ -38,11 +54,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # results are stored when it is finished, so an interrupted run keeps them.
     interleave = any(a.startswith(("--interleave", "--no-interleave")) for a in rest)
     order = [] if interleave else ["--no-interleave-rounds"]
-    run = ["run", args.range, "--machine", machine, *order, *rest]
-    code = asvconf.asv(run, config).returncode
+    with procs.temp_dir("run") as scratch:
+        if args.shard:
+            hashfile = Path(scratch) / "shard.txt"
+            hashfile.write_text("\n".join(commits) + "\n")
+            spec = f"HASHFILE:{hashfile}"
+        code = asvconf.asv(["run", spec, "--machine", machine, *order, *rest], config).returncode
     if fresh and [p.name for p in (results / machine).glob("*")] == ["machine.json"]:
         shutil.rmtree(results / machine)  # asv stored nothing: leave no machine behind
+    if args.cpu_profiles != "none" and commits and repo:
+        _store_profiles(repo, commits, results, machine, args.cpu_profiles == "each")
+    elif args.cpu_profiles != "none":
+        log("csbench run: no profiles stored (they need a local repository and a git range)")
     return code
+
+
+def _store_profiles(repo: str, commits: list[str], results: Path, machine: str, each: bool) -> None:
+    """The bottleneck report (csbench bottlenecks --store) of the newest of ``commits`` that
+    has results (``each``: of every one); a commit that cannot be profiled is a line."""
+    from csbench.cli.observe import profile_commit
+    from csbench.measure.bridge import DriverError
+    from csbench.measure.build import BuildError
+    from csbench.observe import bottlenecks
+    from csbench.observe import targets as tg
+
+    targets = tg.load_targets()
+    for commit in commits:
+        try:
+            tg.load_commit_results(results, machine, commit)
+        except tg.ResultsNotFound:
+            continue  # not measured (a failed build, or not in this shard's results)
+        log(f"csbench run: profiling the targets' ops at {commit[:8]}")
+        try:
+            items = profile_commit(repo, commit, results, machine, targets)
+            log(f"csbench run: stored {bottlenecks.store(items, commit, results, machine)}")
+        except (BuildError, DriverError) as exc:
+            log(f"csbench run: no profiles of {commit[:8]}: {str(exc).splitlines()[0]}")
+        if not each:
+            return
 
 
 def _cmd_asv(args: argparse.Namespace) -> int:
@@ -169,6 +218,16 @@ def _triage(args: argparse.Namespace, html_dir: Path, results: Path) -> None:
     log(f"csbench publish: triage: {triaged.summary(verdicts)}")
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from csbench.observe import shards
+
+    dest = Path(args.results) if args.results else project_root() / "results"
+    merged = shards.merge([Path(s) for s in args.sources], dest)
+    print(f"csbench merge: {len(merged.copied)} files copied into {dest}, "
+          f"{merged.same} already there")  # fmt: skip
+    return 0
+
+
 def _cmd_builds(args: argparse.Namespace) -> int:
     from csbench.commits import builds
     from csbench.measure.bun import ensure_tools
@@ -198,6 +257,23 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         "--results", help="results directory (default: results/; e.g. a scratch one for A/A)"
     )
     run.add_argument("range", help="commit range, e.g. 2307c8d^! or master~5..master")
+    run.add_argument(
+        "--bench", action="append",
+        help="asv --bench regex (repeat); other asv options may follow the range",
+    )  # fmt: skip
+    run.add_argument(
+        "--profile", help="a named selection of benchmarks/presets.yaml (quick, full), "
+        "with --bench: both",
+    )  # fmt: skip
+    run.add_argument(
+        "--shard", type=shard, metavar="I/N",
+        help="only every N-th commit of the range, from the I-th (newest first, as asv)",
+    )  # fmt: skip
+    run.add_argument(
+        "--cpu-profiles", choices=("newest", "each", "none"), default="newest",
+        help="then store the targets' op profiles (csbench bottlenecks --store) of the "
+        "newest measured commit (default), of each, or of none",
+    )  # fmt: skip
     passthru = sub.add_parser("asv", help="any asv command with csbench's config and repo")
     passthru.add_argument("--repo", help="local Collection Store repository")
     passthru.add_argument(
@@ -224,6 +300,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         help="do not measure again the listed regressions (csbench triage)",
     )  # fmt: skip
     add_triage_options(pub)
+    mrg = sub.add_parser(
+        "merge", help="merge the results directories of shards (csbench run --shard) into one"
+    )
+    mrg.add_argument("sources", nargs="+", help="results directories of the shards")
+    mrg.add_argument("--results", help="the directory merged into (default: results/)")
     bld = sub.add_parser("builds", help="try to build every first-parent commit; the report")
     bld.add_argument("--repo", help="repository (else $CSBENCH_REPO or the config file)")
     bld.add_argument("--branch", action="append", help="branches (default: the config's)")
@@ -238,4 +319,5 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         "mirror": _cmd_mirror,
         "publish": _cmd_publish,
         "builds": _cmd_builds,
+        "merge": _cmd_merge,
     }

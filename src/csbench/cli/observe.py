@@ -6,12 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from csbench.cli.argtypes import non_negative_float, positive_float
-from csbench.cli.common import Handler, add_tree_options, checked_repo
+from csbench.cli.common import Handler, add_tree_options, checked_repo, log
 from csbench.commits import git, hardware
 from csbench.commits.config import configured_repo
 from csbench.measure.paths import project_root
+
+if TYPE_CHECKING:
+    from csbench.observe.bottlenecks import Bottleneck
+    from csbench.observe.targets import Target
 
 
 def _cmd_agreement(args: argparse.Namespace) -> int:
@@ -71,8 +76,32 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     return 1 if args.strict and failed else 0
 
 
-def _cmd_bottlenecks(args: argparse.Namespace) -> int:
+def profile_commit(
+    repo: str,
+    commit: str,
+    results: Path,
+    machine: str | None,
+    targets: list[Target],
+    seconds: float = 1.0,
+) -> list[Bottleneck]:
+    """The bottleneck report of ``commit`` (built), judged by its stored results in
+    ``results`` when it has them; BuildError if it cannot be built, DriverError if the
+    driver cannot start."""
     from csbench.commits.checkout import built_commit
+    from csbench.observe import bottlenecks
+    from csbench.observe import targets as tg
+
+    verdicts: dict[str, tg.Verdict] = {}
+    try:
+        stored = tg.load_commit_results(results, machine, commit)
+        verdicts = {t.id: tg.evaluate(t, stored) for t in targets}
+    except tg.ResultsNotFound as exc:
+        log(f"csbench bottlenecks: no verdicts: {exc}")
+    tree = built_commit(repo, commit).resolve()
+    return bottlenecks.profile_targets(tree, targets, verdicts, seconds, log)
+
+
+def _cmd_bottlenecks(args: argparse.Namespace) -> int:
     from csbench.measure.bridge import DriverError
     from csbench.measure.build import BuildError
     from csbench.measure.errors import UsageError
@@ -83,34 +112,28 @@ def _cmd_bottlenecks(args: argparse.Namespace) -> int:
         targets = tg.load_targets(Path(args.targets) if args.targets else None)
     except tg.TargetFileError as exc:
         raise UsageError(str(exc)) from None
-    verdicts: dict[str, tg.Verdict] = {}
     if args.store and not args.commit:
         raise UsageError("--store keeps the profiles of a --commit, not of a checkout")
-    machine = hardware.check_name(args.machine, [Path(args.results)]) if args.store else None
-    if args.checkout:
-        tree, commit = Path(args.checkout).resolve(), Path(args.checkout).name
-    else:
-        repo = checked_repo(args.repo)
-        commit = git.resolve(repo, args.commit)
-        try:
-            results = tg.load_commit_results(Path(args.results), args.machine, commit)
-            verdicts = {t.id: tg.evaluate(t, results) for t in targets}
-        except tg.ResultsNotFound as exc:
-            print(f"csbench bottlenecks: no verdicts: {exc}", file=sys.stderr)
-        try:
-            tree = built_commit(repo, commit).resolve()
-        except BuildError as exc:
-            print(f"csbench bottlenecks: {str(exc).splitlines()[0]}", file=sys.stderr)
-            return 3
+    results = Path(args.results)
+    machine = hardware.check_name(args.machine, [results]) if args.store else None
     try:
-        items = bottlenecks.profile_targets(tree, targets, verdicts, args.seconds,
-                                            lambda m: print(m, file=sys.stderr))  # fmt: skip
+        if args.checkout:
+            commit = Path(args.checkout).name
+            tree = Path(args.checkout).resolve()
+            items = bottlenecks.profile_targets(tree, targets, {}, args.seconds, log)
+        else:
+            commit = git.resolve(checked_repo(args.repo), args.commit)
+            items = profile_commit(checked_repo(args.repo), commit, results, args.machine,
+                                   targets, args.seconds)  # fmt: skip
+    except BuildError as exc:
+        log(f"csbench bottlenecks: {str(exc).splitlines()[0]}")
+        return 3
     except DriverError as exc:
-        print(f"csbench bottlenecks: {str(exc).splitlines()[0]}", file=sys.stderr)
+        log(f"csbench bottlenecks: {str(exc).splitlines()[0]}")
         return 2
     if machine is not None:
-        path = bottlenecks.store(items, commit, Path(args.results), machine)
-        print(f"csbench bottlenecks: stored {path}", file=sys.stderr)
+        path = bottlenecks.store(items, commit, results, machine)
+        log(f"csbench bottlenecks: stored {path}")
     if args.format == "json":
         print(bottlenecks.to_json(items, commit))
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -72,6 +73,22 @@ def archive_into(repo: Path | str, commit: str, dest: Path) -> None:
     archive.stderr.close()
     if archive.wait() != 0 or untar.returncode != 0:
         raise GitError(f"git archive {commit} | tar: {(git_err + tar_err).strip()[-2000:]}")
+
+
+def range_commits(repo: Path | str, spec: str) -> list[str]:
+    """The full hashes ``asv run SPEC`` measures, as asv lists them (newest first): a
+    HASHFILE's lines, else ``git rev-list --first-parent SPEC``; UsageError for asv's words
+    (ALL, NEW, ...), whose commits depend on the stored results."""
+    if spec in ASV_RANGE_WORDS:
+        raise UsageError(f"{spec}: name a git range or HASHFILE:, not one of asv's words")
+    if spec.startswith("HASHFILE:"):
+        check_range(str(repo), spec)
+        lines = Path(spec.removeprefix("HASHFILE:")).read_text().split()
+        return [resolve(repo, line) for line in lines]
+    try:
+        return git(repo, "rev-list", "--first-parent", *shlex.split(spec), "--").split()
+    except GitError as exc:
+        raise UsageError(f"{repo}: unknown range {spec!r} ({exc})") from None
 
 
 def first_parent(repo: Path | str, branch: str, fmt: str) -> list[str]:

@@ -1,0 +1,90 @@
+"""Results directories of shards (``csbench run --shard I/N`` on several machines of one
+kind) merged into one history: ``csbench merge``.
+
+Shards are comparable when they ran the same suite (the same benchmarks.json: benchmark
+names and versions; it replaces the destination's, as ``asv run``'s does) on machines of
+one name and hardware (the same machine.json as each other and as the destination's).
+Anything else is refused in one line before a file is copied; so is a file that two sides
+hold with different content (one commit measured twice).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from csbench.measure import atomic
+from csbench.measure.errors import UsageError
+from csbench.observe.bottlenecks import PROFILES_DIR
+from csbench.observe.results import ResultsError, load_file, machines, result_paths
+
+
+class MergeError(UsageError):
+    """Shards that cannot be merged; the message names the file and why."""
+
+
+@dataclass
+class Merged:
+    copied: list[Path] = field(default_factory=list)  # in the destination
+    same: int = 0  # files the destination held already, identical
+
+
+def _json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MergeError(f"{path}: not readable JSON: {exc}") from None
+
+
+def merge(sources: list[Path], dest: Path) -> Merged:
+    """Every result file (and stored profile report) of ``sources`` into ``dest``."""
+    plan: dict[Path, Path] = {}  # destination file -> its source
+    for src in sources:
+        meta = src / "benchmarks.json"
+        if not meta.is_file():
+            raise MergeError(f"{src}: no benchmarks.json: not an asv results directory")
+        # the sources' benchmarks.json replaces the destination's, as asv run's does
+        _claim(plan, dest / meta.name, meta, "another suite (benchmarks or versions)", True,
+               replaces=True)  # fmt: skip
+        for machine in machines(src):
+            info = src / machine / "machine.json"
+            _claim(plan, dest / machine / info.name, info, "another machine, one name", True)
+            for path in result_paths(src, machine):
+                try:
+                    load_file(path, machine)
+                except ResultsError as exc:
+                    raise MergeError(str(exc)) from None
+                _claim(plan, dest / machine / path.name, path, "one commit measured twice")
+            for path in sorted((src / PROFILES_DIR / machine).glob("*.json")):
+                _claim(plan, dest / PROFILES_DIR / machine / path.name, path, "profiled twice")
+    out = Merged()
+    for target, path in sorted(plan.items()):
+        if target.is_file() and target.read_bytes() == path.read_bytes():
+            out.same += 1
+            continue
+        with atomic.atomic_open(target, "wb") as f:
+            f.write(path.read_bytes())
+        out.copied.append(target)
+    return out
+
+
+def _claim(
+    plan: dict[Path, Path],
+    target: Path,
+    path: Path,
+    why: str,
+    as_json: bool = False,
+    replaces: bool = False,
+) -> None:
+    """``path`` goes to ``target``, unless another source, or the destination (unless
+    ``path`` ``replaces`` it), holds another content there (``as_json``: another value)."""
+
+    def same(a: Path, b: Path) -> bool:
+        return _json(a) == _json(b) if as_json else a.read_bytes() == b.read_bytes()
+
+    in_dest = target if target.is_file() and not replaces else None
+    for held in (plan.get(target), in_dest):
+        if held is not None and not same(held, path):
+            raise MergeError(f"{path} differs from {held}: {why}")
+    plan.setdefault(target, path)
