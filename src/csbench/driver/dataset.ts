@@ -93,22 +93,37 @@ async function readJsonLines(path: string): Promise<Doc[]> {
   return docs;
 }
 
-/** A collection without CSDatabase (before commit a75fc79): Collection.create with an adapter. */
+/**
+ * A collection without CSDatabase (before commit a75fc79, or one that cannot open a new
+ * database: caps.database): `Collection.create(config)`, or
+ * `new Collection(config)` before 2021-03, stored by an adapter the commit exports:
+ * AdapterMemory in memory where there is one, else a file adapter under `root` (a temp dir
+ * for a memory dataset: only `persist` writes there). The config names the file in every
+ * era's key: `path` (a file for AdapterFile, a directory for AdapterFS), `format` (2020's
+ * CollectionFile), `root` (the monorepo's first commits).
+ */
 function bareCollection(library: Library, handle: string, root: string, storage: Storage, indexes: IndexSpec[]) {
   const { lib } = library;
-  return lib.Collection.create({
+  const inMemory = storage === "memory" && lib.AdapterMemory !== undefined;
+  const file = lib.AdapterFile ? join(root, `${handle}.json`) : join(root, handle);
+  const FileAdapter = lib.AdapterFile ?? lib.AdapterFS;
+  const config: Doc = {
     name: handle,
     root,
-    list: new lib.List(),
-    adapter: storage === "memory" ? new lib.AdapterMemory() : new lib.AdapterFile(),
+    path: file,
+    format: file,
+    list: lib.List ? new lib.List() : undefined,
+    adapter: inMemory ? new lib.AdapterMemory!() : FileAdapter ? new FileAdapter(file) : undefined,
     indexList: indexes.map((ix) => ({ key: ix.key, unique: ix.unique })),
-  });
+  };
+  if (lib.Collection.create) return lib.Collection.create(config);
+  return new (lib.Collection as unknown as new (config: Doc) => CsCollection)(config);
 }
 
 async function createStore(library: Library, handle: string, storage: Storage, root: string, indexes: IndexSpec[]) {
   const { lib, caps } = library;
-  if (!lib.CSDatabase) return { db: null, collection: await bareCollection(library, handle, root, storage, indexes) };
-  const db = new lib.CSDatabase(root, handle);
+  if (!caps.database) return { db: null, collection: await bareCollection(library, handle, root, storage, indexes) };
+  const db = new lib.CSDatabase!(root, handle);
   await db.connect();
   const collection = await db.createCollection(handle);
   for (const ix of indexes) {
@@ -120,13 +135,13 @@ async function createStore(library: Library, handle: string, storage: Storage, r
 
 /** Open the file-backed dataset afresh from disk (the timed body of `reload`). */
 export async function reopenCollection(library: Library, ds: Dataset): Promise<CsCollection | undefined> {
-  const { lib } = library;
-  if (!lib.CSDatabase) {
+  const { lib, caps } = library;
+  if (!caps.database) {
     const collection = await bareCollection(library, ds.handle, ds.root, "file", ds.indexes);
     await collection.load();
     return collection;
   }
-  const db = new lib.CSDatabase(ds.root, ds.handle);
+  const db = new lib.CSDatabase!(ds.root, ds.handle);
   await db.connect();
   return db.collection(ds.handle);
 }

@@ -1,5 +1,6 @@
 // The slice of Collection Store's API the driver uses, loaded from ROOT, and what it offers.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Layout } from "./era";
 import { DriverError } from "./protocol";
@@ -35,12 +36,17 @@ export interface CsDatabase {
   abortTransaction(): Promise<void>;
 }
 
+/** What the entry module exports; every era exports Collection, the rest varies (COLLECTION_STORE.md). */
 export interface CsLib {
   CSDatabase?: new (root: string, name?: string) => CsDatabase;
-  Collection: { create(config: Doc): CsCollection | Promise<CsCollection>; prototype: object };
-  AdapterMemory: new () => unknown;
-  AdapterFile: new () => unknown;
-  List: new () => unknown;
+  /** `Collection.create(config)` from 2021-03 on; before, `new Collection(config)`. */
+  Collection: { create?(config: Doc): CsCollection | Promise<CsCollection>; prototype: object };
+  AdapterMemory?: new () => unknown;
+  /** One JSON file per collection (2020-12 to 2023-01), at `path`. */
+  AdapterFile?: new (path?: string) => unknown;
+  /** A directory per collection (2021-03 on), at `path`. */
+  AdapterFS?: new (path?: string) => unknown;
+  List?: new () => unknown;
 }
 
 export interface Capabilities {
@@ -53,6 +59,10 @@ export interface Capabilities {
   persist: boolean;
   /** CSDatabase(':memory:') is really in memory; else the driver roots it in a temp dir. */
   memory_database: boolean;
+  /** `Collection.create(config)`; else the collection is constructed (`new Collection(config)`, 2020-2021). */
+  collection_create: boolean;
+  /** find() takes query operators ($gte, $lt); else the range query is a predicate function. */
+  query_operators: boolean;
   [name: string]: boolean;
 }
 
@@ -77,14 +87,41 @@ export async function loadLibrary(layout: Layout): Promise<Library> {
   const db = lib.CSDatabase;
   const dbSource = db ? Function.prototype.toString.call(db) : "";
   const proto = lib.Collection.prototype as Record<string, unknown>;
+  const memory = dbSource.includes(":memory:");
   const caps: Capabilities = {
-    database: typeof db === "function",
+    // a CSDatabase that can open a new database (a75fc79 to 66d66fa read ROOT/index.json first)
+    database: typeof db === "function" && (memory || (await opensNewDatabase(db))),
     create_index: typeof proto.createIndex === "function",
     transactions: dbSource.includes("transactionManager") && typeof db?.prototype.commitTransaction === "function",
     persist: typeof proto.persist === "function",
-    memory_database: dbSource.includes(":memory:"),
+    memory_database: memory,
+    collection_create: typeof lib.Collection.create === "function",
+    query_operators: sourceMentions(join(layout.packageDir, "src"), "$gte"),
   };
   return { layout, lib, caps };
+}
+
+/** Whether `Database` connects to a new database in an empty directory (removed after). */
+async function opensNewDatabase(Database: NonNullable<CsLib["CSDatabase"]>): Promise<boolean> {
+  const root = mkdtempSync(join(tmpdir(), `csbench-probe-${process.pid}-`));
+  try {
+    await new Database(join(root, "db"), "probe").connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Whether a .ts or .js file under `dir` holds `text`. */
+function sourceMentions(dir: string, text: string): boolean {
+  for (const entry of readdirSync(dir, { recursive: true, encoding: "utf8" })) {
+    if (!/\.(ts|js)$/.test(entry) || entry.includes("node_modules")) continue;
+    const file = join(dir, entry);
+    if (statSync(file).isFile() && readFileSync(file, "utf8").includes(text)) return true;
+  }
+  return false;
 }
 
 /** Absolute path of `rel` under the src/ folder of the tree under test. */

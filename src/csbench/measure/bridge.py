@@ -150,7 +150,8 @@ class Driver:
         self._next_id = 0
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._lines: queue.Queue[str | None] = queue.Queue()
-        cmd = command or [str(find_bun()), str(DRIVER_MAIN), "--target", str(self.target)]
+        target_arg = str(self.target.resolve())
+        cmd = command or [str(find_bun()), str(DRIVER_MAIN), "--target", target_arg]
         cmd = _launcher(cpus) + cmd
         self._owner = os.getpid()  # a forked child must not close its parent's driver
         self.tmp = procs.mkdtemp("drv")
@@ -162,6 +163,7 @@ class Driver:
                 stderr=subprocess.PIPE,
                 text=True,
                 env={**os.environ, "TMPDIR": str(self.tmp)},
+                cwd=self.tmp,  # a file the library writes at a relative path goes nowhere else
                 process_group=0,
             )
         except BaseException:
