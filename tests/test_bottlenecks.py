@@ -69,6 +69,7 @@ def test_a_load_run_says_which_class_and_op_hold_the_cpu_and_the_queue(
     assert core.cpu_share == pytest.approx(1 - load.unattributed)
     assert load.unattributed < 0.2 and load.framed > 0, load.summary()
     assert core.in_flight > 0 and core.throughput > 0
+    assert load.js_thread_share is not None and 0 < load.js_thread_share <= 1
     ops = {o.name: o for o in load.ops}
     assert sum(o.cpu_share for o in ops.values()) == pytest.approx(core.cpu_share)
     per_request = {k: o.cpu_share / o.requests for k, o in ops.items() if o.requests}

@@ -54,6 +54,10 @@ for line in sys.stdin:
     elif cmd == "threads":
         for _ in range(int(arg[0])):
             threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+    elif cmd == "mainbusy":  # spin on the main thread for arg seconds
+        end = time.monotonic() + float(arg[0])
+        while time.monotonic() < end:
+            pass
     elif cmd == "exit":
         sys.exit(0)
     print("ok", flush=True)
@@ -137,6 +141,25 @@ def test_cpu_busy_and_idle_phases(child: Callable[[], Child]) -> None:
     assert busy.cpu_machine_mean == pytest.approx(busy.cpu_core_mean / cpus)
 
 
+def test_the_main_threads_share_tells_which_thread_burned_the_cpu(
+    child: Callable[[], Child],
+) -> None:
+    """The child spins on another thread, then on its main thread: each phase's main-thread
+    share of the child's CPU time says which (a Bun driver's main thread runs JavaScript)."""
+    c = child()
+    with Profiler(c.pid, interval=0.05) as prof:
+        with prof.phase("other"):
+            c("busy")
+            time.sleep(0.6)
+            c("idle")
+        with prof.phase("main"):
+            c("mainbusy 0.6")
+    phases = prof.report().phases
+    other, main = phases["other"].main_thread_share, phases["main"].main_thread_share
+    assert other is not None and main is not None, phases
+    assert other < 0.25 < 0.75 < main, (other, main)
+
+
 def test_a_late_sample_leaves_the_regular_ones_in_the_max() -> None:
     """The max ignores boundary slivers, not the regular samples beside a late one."""
 
@@ -144,10 +167,10 @@ def test_a_late_sample_leaves_the_regular_ones_in_the_max() -> None:
         return Sample(0.0, "p", interval, core, core / 2, 1, None, 1, 1, None, None)
 
     spans = [(0.05, 90.0), (0.05, 80.0), (0.2, 10.0), (0.002, 500.0)]  # late, then a sliver
-    stats = _stats([(sample(i, c), None, None, 1) for i, c in spans], interval=0.05)
+    stats = _stats([(sample(i, c), None, None, 1, 0.0, None) for i, c in spans], interval=0.05)
     assert stats.cpu_core_max == 90.0
     assert stats.cpu_core_mean == pytest.approx(sum(i * c for i, c in spans) / 0.302)
-    sliver = _stats([(sample(0.002, 500.0), None, None, 1)], interval=0.05)
+    sliver = _stats([(sample(0.002, 500.0), None, None, 1, 0.0, None)], interval=0.05)
     assert sliver.cpu_core_max == 500.0  # a phase of slivers only: its longest
 
 

@@ -43,6 +43,8 @@ class Sample:
     open_files: int  # file descriptors (POSIX) or handles (Windows)
     read_bytes: int | None  # cumulative io_counters; None where unavailable
     write_bytes: int | None
+    cpu_seconds: float = 0.0  # cumulative CPU time of the process (user + system)
+    main_cpu_seconds: float | None = None  # of its main thread (Bun's JavaScript thread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,9 @@ class PhaseStats:
     open_files_max: int
     read_bytes: int | None  # delta over the phase
     write_bytes: int | None
+    # the main thread's share of the process's CPU time over the phase (None: unreadable);
+    # the rest ran on other threads (native add-ons' work, the collector, I/O)
+    main_thread_share: float | None = None
 
     def per_1000_users(self, users: int) -> float:
         """Peak RSS in bytes per 1,000 users."""
@@ -112,11 +117,17 @@ def _linux_hwm(pid: int) -> int | None:
     return None
 
 
-def _stats(rows: list[tuple[Sample, int | None, int | None, int]], interval: float) -> PhaseStats:
-    """Stats of (sample, read delta, write delta, peak contribution) rows of a profiler
-    sampling every ``interval`` seconds."""
+Row = tuple[Sample, int | None, int | None, int, float, float | None]
+
+
+def _stats(rows: list[Row], interval: float) -> PhaseStats:
+    """Stats of (sample, read delta, write delta, peak contribution, CPU seconds delta, main
+    thread CPU seconds delta) rows of a profiler sampling every ``interval`` seconds."""
     if not rows:
         return PhaseStats(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, None, None)
+    cpu = sum(r[4] for r in rows)
+    mains = [r[5] for r in rows]
+    main = sum(m for m in mains if m is not None) if None not in mains else None
     samples = [r[0] for r in rows]
     duration = sum(s.interval for s in samples)
     # Boundary samples may cover a sliver of an interval, where tick-quantised CPU times
@@ -149,6 +160,7 @@ def _stats(rows: list[tuple[Sample, int | None, int | None, int]], interval: flo
         open_files_max=max(s.open_files for s in samples),
         read_bytes=total(1),
         write_bytes=total(2),
+        main_thread_share=min(1.0, main / cpu) if main is not None and cpu > 0 else None,
     )
 
 
@@ -173,6 +185,7 @@ class Profiler:
         self._start_cpu = self._stop_cpu = 0.0
         self._last_t = 0.0
         self._base: tuple[int | None, int | None, int | None] = (None, None, None)
+        self._cpu0: tuple[float, float | None] = (0.0, None)  # process, main thread at start
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -185,6 +198,8 @@ class Profiler:
             with self._proc.oneshot():
                 self._proc.cpu_percent(None)  # first call only primes psutil's counters
                 io = self._io()
+                times = self._proc.cpu_times()
+                self._cpu0 = (times.user + times.system, self._main_thread_cpu())
         except psutil.NoSuchProcess:
             self.exited = True
             io = (None, None)
@@ -245,6 +260,15 @@ class Profiler:
             return None, None
         return io.read_bytes, io.write_bytes
 
+    def _main_thread_cpu(self) -> float | None:
+        """CPU seconds of the process's main thread (its id is the pid), None if unreadable."""
+        try:
+            threads = self._proc.threads()
+        except (psutil.AccessDenied, AttributeError, NotImplementedError):
+            return None
+        main = next((t for t in threads if t.id == self.pid), None)
+        return main.user_time + main.system_time if main else None
+
     def _boundary_sample(self) -> None:
         """Sample now from the calling thread, unless the last sample is just a tick old."""
         if not self.exited and time.monotonic() - self._last_t >= min(0.01, self.interval / 4):
@@ -269,6 +293,8 @@ class Profiler:
                         else:  # Windows
                             files = self._proc.num_handles()
                         read, write = self._io()
+                        times = self._proc.cpu_times()
+                        main = self._main_thread_cpu()
                 except psutil.NoSuchProcess:  # includes ZombieProcess
                     self.exited = True
                     self._stop_t, self._stop_cpu = time.monotonic(), self._python_cpu()
@@ -287,6 +313,8 @@ class Profiler:
                         open_files=files,
                         read_bytes=read,
                         write_bytes=write,
+                        cpu_seconds=times.user + times.system,
+                        main_cpu_seconds=main,
                     )
                 )
                 self._last_t = now
@@ -311,7 +339,8 @@ class Profiler:
         with self._lock:
             samples = list(self.samples)
         read0, write0, hwm0 = self._base
-        rows: list[tuple[Sample, int | None, int | None, int]] = []
+        cpu0, main0 = self._cpu0
+        rows: list[Row] = []
         for s in samples:
             # A VmHWM rise since the previous sample is a peak inside this sample's interval.
             hwm = s.peak_rss_bytes
@@ -324,11 +353,16 @@ class Profiler:
                     None if s.read_bytes is None or read0 is None else s.read_bytes - read0,
                     None if s.write_bytes is None or write0 is None else s.write_bytes - write0,
                     peak,
+                    s.cpu_seconds - cpu0,
+                    None
+                    if s.main_cpu_seconds is None or main0 is None
+                    else s.main_cpu_seconds - main0,
                 )
             )
             read0, write0 = s.read_bytes, s.write_bytes
+            cpu0, main0 = s.cpu_seconds, s.main_cpu_seconds
             hwm0 = hwm if hwm is not None else hwm0
-        by_phase: dict[str, list[tuple[Sample, int | None, int | None, int]]] = {}
+        by_phase: dict[str, list[Row]] = {}
         for row in rows:
             by_phase.setdefault(row[0].phase, []).append(row)
         overall = _stats(rows, self.interval)

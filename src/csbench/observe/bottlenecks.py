@@ -61,11 +61,17 @@ class LoadRun:
     ops: list[LoadClass]  # the same per op
     framed: float  # share of the samples attributed by their own frame
     unattributed: float  # share attributed to no class
+    # the JavaScript (main) thread's share of the process's CPU time, steady phase: the
+    # sampler sees only that thread (bcrypt's hashing, the collector run on others)
+    js_thread_share: float | None = None
+    cpu_machine_percent: float = 0.0  # the process's CPU, steady phase, of the machine
 
     def summary(self) -> dict[str, Any]:
         """What the report, the stored file and the site show of it (``load_table``)."""
         return {"scenario": self.scenario, "users": self.users, "seconds": self.seconds,
                 "framed": self.framed, "unattributed": self.unattributed,
+                "js_thread_share": self.js_thread_share,
+                "cpu_machine_percent": self.cpu_machine_percent,
                 "classes": [asdict(c) for c in self.classes],
                 "ops": [asdict(c) for c in self.ops]}  # fmt: skip
 
@@ -178,10 +184,12 @@ def profile_load(tree: Path, name: str, seconds: float = LOAD_SECONDS) -> LoadRu
         per_class[area] = per_class.get(area, 0.0) + op.cpu_share
     classes = [row(area, r, per_class.get(area, 0.0)) for area, r in report.classes.items()]
     n = split.samples or 1
+    js_share = report.profile["phases"].get("steady", {}).get("main_thread_share")
     return LoadRun(
         name, report.users, seconds, tree, profile,
         sorted(classes, key=lambda c: -c.cpu_share), sorted(ops, key=lambda c: -c.cpu_share),
-        sum(split.direct.values()) / n, split.unattributed / n,
+        sum(split.direct.values()) / n, split.unattributed / n, js_share,
+        report.cpu_machine_percent,
     )  # fmt: skip
 
 
@@ -228,12 +236,20 @@ def render(items: list[Bottleneck], commit: str, markdown: bool = False) -> str:
 
 def load_lines(load: dict[str, Any]) -> str:
     """What a load run (``LoadRun.summary``) was and how its CPU time is attributed."""
+    js = load.get("js_thread_share")
+    threads = (
+        f"; the process used {load.get('cpu_machine_percent', 0):.0f} % of the machine, "
+        f"{js:.0%} of it on the JavaScript thread, the one the sampler sees (the rest: other "
+        "threads, e.g. bcrypt's hashing, the collector)"
+        if js is not None
+        else ""
+    )
     return (
         f"load scenario {load['scenario']}: {load['users']} users, phases compressed to "
         f"{load['seconds']:g} s; per operation class its share of the run's CPU samples "
         f"({load['framed']:.0%} in a request's own frame, {load['unattributed']:.0%} in none, "
         "the rest split as their resumed function's framed samples were) and its requests "
-        "in flight in the steady phase (throughput x mean latency)"
+        f"in flight in the steady phase (throughput x mean latency){threads}"
     )
 
 
