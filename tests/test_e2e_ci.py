@@ -268,7 +268,7 @@ def test_two_shards_merge_into_one_history_with_the_newest_profiles(
     assert stored["commit"] == made["same"] and stored["ops"], stored["targets"]
     html = tmp_path / "html"
     out = csbench(tmp_path, "publish", "--results", str(results), "--html", str(html),
-                  "--no-triage", "--repo", str(repo))  # fmt: skip
+                  "--no-triage", "--repo", str(repo), "--branch", "main")  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     listed = json.loads((html / "index.json").read_text())["revision_to_hash"].values()
     assert set(three) <= set(listed)

@@ -27,8 +27,10 @@ PAGES = (
     "index.html#/summarylist",
     "index.html#/regressions",
     "targets.html",
+    "commits.html",
     "triage.html",
     "profiles.html",
+    "builds.html",
 )
 # The screenshots stay in the test session's work directory unless CSBENCH_SCREENSHOTS says
 # where to keep them (README: docs/targets-history.png).
@@ -91,6 +93,7 @@ def test_site_works_offline_and_lists_every_target(published: Path) -> None:
     assert report["targets.html"]["svg"] >= len(site.FLOOR)  # the floor has values
     assert "Targets" in report["index.html"]["text"]  # the link in asv's navigation bar
     assert "simple-query-p95" in report["profiles.html"]["text"]
+    assert "simple-query-p95" in report["commits.html"]["text"]  # a measured commit's verdicts
     assert "<svg" in (published / "profiles.html").read_text()  # its flame graph
     assert SCREENSHOT.stat().st_size > 10_000
 

@@ -1,5 +1,6 @@
-"""csbench.observe.site without a browser: the targets page from the results of a real asv run
-(tests/fixtures), first breaking commit, vendoring that leaves no CDN address behind."""
+"""csbench.observe.site without a browser: the targets page and the commits page from the
+results of a real asv run (tests/fixtures), the build report linking the measured commits
+to them, first breaking commit, vendoring that leaves no CDN address behind."""
 
 from __future__ import annotations
 
@@ -39,6 +40,30 @@ def test_targets_page_lists_every_target_with_a_plot() -> None:
     assert page.count('<div class="strip">') == len(load_targets())
     assert "not calibrated yet" in page
     assert "<script" not in page  # plain HTML and SVG: nothing to load
+
+
+def test_the_build_report_links_each_measured_commit_to_its_targets(tmp_path: Path) -> None:
+    import json
+    from dataclasses import asdict
+
+    from csbench.commits.builds import BuildRecord
+    from csbench.observe.results import load_file
+
+    stored = next((FIXTURES / "fixture-npm").glob("3c9235d5-*.json"))
+    measured = load_file(stored, "fixture-npm").commit_hash
+    page, shown = site.commits_page(FIXTURES, load_targets())
+    assert shown == {measured}
+    section = page.split(f'<h3 id="{measured}">', 1)[1]
+    assert "<table>" in section and "simple-query-p95" in section and "benchmarks stored" in section
+    report = tmp_path / "build-report.jsonl"
+    records = [
+        BuildRecord(measured, "2025-06-15T00:00:00Z", "measured", status="built"),
+        BuildRecord("f" * 40, "2025-06-14T00:00:00Z", "only built", status="built"),
+    ]
+    report.write_text("".join(json.dumps(asdict(r)) + "\n" for r in records))
+    builds = site.builds_page(report, shown)
+    assert f'<a href="commits.html#{measured}"><code>{measured[:8]}</code></a>' in builds
+    assert f"<td><code>{'f' * 8}</code></td>" in builds and "1 measured" in builds
 
 
 def test_vendor_rewrites_every_cdn_address(tmp_path: Path) -> None:

@@ -185,7 +185,10 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
             "index.html#/summarylist",
             "index.html#/regressions",
             "targets.html",
+            "commits.html",
             "triage.html",
+            "profiles.html",
+            "builds.html",
         )
         report = site.check_site(html_dir, Path(args.check), pages)
         bad = {

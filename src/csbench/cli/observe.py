@@ -71,7 +71,9 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(tg.render_json(verdicts, results))
     else:
-        print(tg.render_text(verdicts, results, markdown=args.format == "markdown"))
+        print(
+            tg.render_text(verdicts, results, "markdown" if args.format == "markdown" else "text")
+        )
     failed = any(v.status == "fail" or v.unjudged_by_failure for v in verdicts)
     return 1 if args.strict and failed else 0
 

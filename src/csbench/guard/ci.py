@@ -183,7 +183,7 @@ def ci(
         verdicts = [tg.evaluate(t, commit) for t in tg.load_targets()]
         ran = [v for v in verdicts if not v.not_run]
         unrun = [v.target.id for v in verdicts if v.not_run]
-        text = tg.render_text(ran, commit, markdown=True) if ran else ""
+        text = tg.render_text(ran, commit, "markdown") if ran else ""
         if unrun:
             text += f"\n\nNot run by this selection: {', '.join(unrun)}."
         result.targets_text = text.strip()

@@ -17,6 +17,7 @@ import html
 import json
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def vendor(html_dir: Path, modules: Path) -> list[str]:
 
 
 def add_nav_link(index: Path) -> None:
-    """ "Targets", "Profiles", "Triage" and "Builds" entries in asv's navigation bar."""
+    """ "Targets", "Commits", "Profiles", "Triage" and "Builds" entries in asv's navigation
+    bar."""
     text = index.read_text()
     anchor = '<li id="nav-li-regressions">'
     if "targets.html" in text:
@@ -129,6 +131,7 @@ def add_nav_link(index: Path) -> None:
         f'<li><a href="{page}.html">{title}</a></li>'
         for page, title in (
             ("targets", "Targets"),
+            ("commits", "Commits"),
             ("profiles", "Profiles"),
             ("triage", "Triage"),
             ("builds", "Builds"),
@@ -365,14 +368,16 @@ def drop_unmeasured(html_dir: Path) -> list[str]:
 
 def finish(html_dir: Path, results_dir: Path, thresholds_dir: Path | None = None) -> list[str]:
     """After ``asv publish``: vendor the assets, link and write targets.html, triage.html,
-    profiles.html and builds.html."""
+    profiles.html, commits.html and builds.html."""
     drop_unmeasured(html_dir)
     rewritten = vendor(html_dir, ensure_assets())
     add_nav_link(html_dir / "index.html")
     atomic.write_text(
         html_dir / "targets.html", targets_page(results_dir, tg.load_targets(), thresholds_dir)
     )
-    atomic.write_text(html_dir / "builds.html", builds_page(results_dir / REPORT_NAME))
+    commits, measured = commits_page(results_dir, tg.load_targets())
+    atomic.write_text(html_dir / "commits.html", commits)
+    atomic.write_text(html_dir / "builds.html", builds_page(results_dir / REPORT_NAME, measured))
     atomic.write_text(html_dir / "triage.html", triage_page(html_dir, results_dir))
     atomic.write_text(html_dir / "profiles.html", profiles_page(results_dir))
     return rewritten
@@ -421,12 +426,45 @@ def check_site(html_dir: Path, screenshot: Path, pages: tuple[str, ...]) -> dict
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def builds_page(report: Path) -> str:
-    """builds.html: one row per commit of the build report (csbench.commits.builds)."""
+def commits_page(results_dir: Path, target_list: list[tg.Target]) -> tuple[str, set[str]]:
+    """commits.html: per machine, each measured commit (newest first, anchored by its hash)
+    with its targets' verdicts and how many benchmarks it stored; and the hashes shown."""
+    out = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>csbench commits</title>"
+        f"<style>{STYLE} td {{ padding: 2px 6px; }}</style></head><body>"
+        '<p><a href="index.html">← benchmarks</a> · <a href="builds.html">builds</a></p>'
+        "<h1>Each measured commit against the targets</h1>",
+    ]
+    shown: set[str] = set()
+    for machine in tg.machines(results_dir):
+        _, per_commit = tg.all_commit_results(results_dir, machine)
+        out.append(f"<h2>machine {html.escape(machine)}: {len(per_commit)} commits</h2>")
+        for res in reversed(per_commit):
+            stored = sum(1 for e in res.results.values() if isinstance(e, dict) and e.get("result"))
+            date = time.strftime("%Y-%m-%d", time.gmtime(res.date / 1000)) if res.date else "?"
+            verdicts = [tg.evaluate(t, res) for t in target_list]
+            out.append(
+                f'<h3 id="{res.commit}"><code>{res.commit[:8]}</code> ({date}): {stored} '
+                f"benchmarks stored</h3>" + tg.render_text(verdicts, res, "html")
+            )
+            shown.add(res.commit)
+    out.append("</body></html>")
+    return "\n".join(out), shown
+
+
+def builds_page(report: Path, measured: set[str] | None = None) -> str:
+    """builds.html: one row per commit of the build report (csbench.commits.builds), a
+    commit with results linked to its section of commits.html."""
     records = sorted(read_report(report).values(), key=lambda r: r.date, reverse=True)
     built = sum(r.status == "built" for r in records)
+    measured = measured or set()
+
+    def commit_cell(commit: str) -> str:
+        code = f"<code>{commit[:8]}</code>"
+        return f'<a href="commits.html#{commit}">{code}</a>' if commit in measured else code
+
     rows = "".join(
-        f'<tr class="{r.status}"><td><code>{r.commit[:8]}</code></td><td>{r.date[:10]}</td>'
+        f'<tr class="{r.status}"><td>{commit_cell(r.commit)}</td><td>{r.date[:10]}</td>'
         f"<td>{html.escape(', '.join(r.branches))}</td><td>{r.status}</td>"
         f"<td>{html.escape(r.method or r.layout)}</td><td>{r.seconds:g}</td>"
         f"<td>{html.escape(r.subject[:80])}</td>"
@@ -440,7 +478,8 @@ def builds_page(report: Path) -> str:
         " body { max-width: none; }</style></head><body>"
         '<p><a href="index.html">← benchmarks</a></p><h1>How each commit was built</h1>'
         f"<p>{len(records)} first-parent commits of the benchmarked branches: {built} built, "
-        f"{len(records) - built} could not be (the reason is the build's own error).</p>"
+        f"{len(records) - built} could not be (the reason is the build's own error); "
+        f"{sum(r.commit in measured for r in records)} measured (linked to their results).</p>"
         "<table><tr><th>commit</th><th>date</th><th>branches</th><th>status</th>"
         f"<th>how</th><th>s</th><th>subject</th><th>error</th></tr>{rows}</table>"
         "</body></html>"

@@ -379,7 +379,10 @@ def evaluate(target: Target, results: CommitResults) -> Verdict:
     return Verdict(target, "pass" if target.passes(value) else "fail", value)
 
 
-def render_text(verdicts: list[Verdict], results: CommitResults, markdown: bool = False) -> str:
+def render_text(
+    verdicts: list[Verdict], results: CommitResults, fmt: tables.Format = "text"
+) -> str:
+    """One row per target: measured, bound, verdict (the table alone in HTML)."""
     head = f"Targets at {results.commit[:8]} on {results.machine}"
     rows = [
         (
@@ -391,8 +394,10 @@ def render_text(verdicts: list[Verdict], results: CommitResults, markdown: bool 
         for v in verdicts
     ]
     header = ("target", "measured", "bound", "verdict")
-    table = tables.render(header, rows, "markdown" if markdown else "text")
-    return f"**{head}**\n\n{table}" if markdown else f"{head}\n{table}"
+    table = tables.render(header, rows, fmt)
+    if fmt == "html":
+        return table
+    return f"**{head}**\n\n{table}" if fmt == "markdown" else f"{head}\n{table}"
 
 
 def render_json(verdicts: list[Verdict], results: CommitResults) -> str:
