@@ -273,6 +273,39 @@ def _cmd_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_steps(args: argparse.Namespace) -> int:
+    from csbench.guard import triage
+    from csbench.measure.bun import ensure_tools
+    from csbench.measure.errors import UsageError
+    from csbench.measure.paths import project_root
+    from csbench.observe import steps, triaged
+    from csbench.observe.results import machines
+
+    results_dir = Path(args.results) if args.results else project_root() / "results"
+    known = machines(results_dir)
+    machine = args.machine or (known[0] if len(known) == 1 else None)
+    if machine not in known:
+        raise UsageError(f"{results_dir}: name a machine with --machine (have: {', '.join(known)})")
+    found = steps.largest(results_dir, machine, tuple(args.bench) or steps.DEFAULT_BENCH,
+                          args.top)  # fmt: skip
+    verdicts: dict[steps.Step, triaged.Verdict] = {}
+    if args.confirm and found:
+        repo = checked_repo(args.repo)
+        ensure_tools()
+        settings = _paired_settings(args, calibration.load(machine))
+        assert settings is not None
+        store = triaged.store_path(results_dir, machine)
+        log(f"csbench steps: {len(found)} steps, measured paired; verdicts in {store}")
+        got = triage.triage(repo, [s.listed(machine) for s in found], settings, store, log=log,
+                            force=args.force)  # fmt: skip
+        verdicts = dict(zip(found, got, strict=True))
+    fmt = "markdown" if args.format == "markdown" else "text"
+    print(f"The {len(found)} largest steps ({args.top} per benchmark) on {machine}: each "
+          "commit's value over the value of the commit measured before it")  # fmt: skip
+    print(steps.render(found, verdicts, fmt))
+    return 0
+
+
 def power_areas() -> list[str]:
     """The areas ``csbench power --area`` knows, without importing the guard at start-up."""
     return ["core", "auth", "wal", "realtime", "files", "computed", "functions"]
@@ -346,12 +379,28 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     tri.add_argument("--html", help="the published site with asv's list (default: .asv/html)")
     tri.add_argument("--results", help="results directory of the triage file (default: results/)")
     add_triage_options(tri)
+    stp = sub.add_parser(
+        "steps", help="the history's largest steps per benchmark, confirmed by paired A/B"
+    )
+    stp.add_argument("--repo", help="repository for --confirm (else $CSBENCH_REPO or config)")
+    stp.add_argument("--machine", help="asv machine name (default: the only one in results/)")
+    stp.add_argument("--results", help="results directory (default: results/)")
+    stp.add_argument("--bench", action="append", default=[],
+                     help="regex of the benchmarks, with params (default: core ops at "
+                     "10,000 documents)")  # fmt: skip
+    stp.add_argument("--top", type=positive_int, default=3, help="steps per benchmark (3)")
+    stp.add_argument("--confirm", action="store_true",
+                     help="measure each step paired: its commit against the one before "
+                     "(csbench triage; the verdicts are kept in its file)")  # fmt: skip
+    stp.add_argument("--format", choices=("text", "markdown"), default="text")
+    add_triage_options(stp)
     return {
         "ci": _cmd_ci,
         "calibrate": _cmd_calibrate,
         "thresholds": _cmd_thresholds,
         "power": _cmd_power,
         "triage": _cmd_triage,
+        "steps": _cmd_steps,
     }
 
 

@@ -100,11 +100,12 @@ def _measure(
         above = sum(x > 1 for x in r.ratios)
         kind = r.kind(threshold, settings.alpha)
         out.append(verdict(
-            step, "confirmed" if kind == "regression" else "refuted", case=case.name,
+            step, "confirmed" if kind == step.expect else "refuted", case=case.name,
             ratio=r.ratio, p=paired.sign_test(above, len(r.pairs)), threshold=threshold,
             pairs=len(r.pairs),
         ))  # fmt: skip
-    confirmed = sorted((v for v in out if v.verdict == "confirmed"), key=lambda v: -(v.ratio or 0))
+    confirmed = sorted((v for v in out if v.verdict == "confirmed" and (v.ratio or 0) > 1),
+                       key=lambda v: -(v.ratio or 0))  # fmt: skip
     by_name = {c.name: c for c in cases}
     cases_of = list(dict.fromkeys(by_name[v.case] for v in confirmed if v.case))
     explained = cpuprofile.explain_each(trees[0], trees[1], cases_of, log)

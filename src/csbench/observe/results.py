@@ -114,25 +114,41 @@ def benchmarks_meta(results_dir: Path) -> dict[str, Any]:
     return data
 
 
+def versions(meta: dict[str, Any]) -> dict[str, str]:
+    """benchmark -> its version, from benchmarks.json (``benchmarks_meta``)."""
+    return {k: v["version"] for k, v in meta.items() if isinstance(v, dict) and "version" in v}
+
+
+def current_keys(result: Results, versions: dict[str, str] | None = None) -> list[str]:
+    """The benchmarks of ``result``; given the suite's ``versions`` (benchmarks.json), but
+    those stored under another version of their benchmark (as asv publish leaves them out
+    of the graphs)."""
+    out = []
+    for key in result.get_all_result_keys():
+        current = (versions or {}).get(key)
+        if current is None or result.benchmark_version.get(key) in (None, current):
+            out.append(key)
+    return out
+
+
 def by_benchmark(
     result: Results, versions: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """benchmark -> {"result": a value per parameter combination, "params": the axes};
-    given the suite's ``versions`` (benchmarks.json), a result stored under another
-    version of its benchmark is left out (as asv publish leaves it out of the graphs)."""
+    """benchmark -> {"result": a value per parameter combination, "params": the axes}, of
+    the ``current_keys``."""
     out = {}
-    for key in result.get_all_result_keys():
-        current = (versions or {}).get(key)
-        if current is not None and result.benchmark_version.get(key) not in (None, current):
-            continue
+    for key in current_keys(result, versions):
         params = result.get_result_params(key) or []
         out[key] = {"result": result.get_result_value(key, params), "params": params}
     return out
 
 
-def unrolled(result: Results) -> Iterator[tuple[str, Sample]]:
-    """(display name as asv prints it, (value, stats, samples)) per benchmark and params."""
-    for key in result.get_all_result_keys():
+def unrolled(
+    result: Results, versions: dict[str, str] | None = None
+) -> Iterator[tuple[str, Sample]]:
+    """(display name as asv prints it, (value, stats, samples)) per benchmark and params,
+    of the ``current_keys``."""
+    for key in current_keys(result, versions):
         params = result.get_result_params(key)
         for name, value, stats, samples in unroll_result(
             key,

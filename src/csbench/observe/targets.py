@@ -245,10 +245,10 @@ def _commit_results(
     """The results of ``chosen``'s commit, merged over every file of that commit; a result
     of an earlier version of its benchmark is left out (it measured something else)."""
     merged: dict[str, dict[str, Any]] = {}
-    versions = {k: v["version"] for k, v in meta.items() if isinstance(v, dict) and "version" in v}
+    current = stored.versions(meta)
     for data in files:
         if data.commit_hash == chosen.commit_hash:
-            merged.update(stored.by_benchmark(data, versions))
+            merged.update(stored.by_benchmark(data, current))
     return CommitResults(machine, chosen.commit_hash, chosen.date, merged, meta)
 
 

@@ -31,6 +31,9 @@ class Listed:
     base: str | None  # the last commit before it that the history measured (None: parent)
     before: float
     after: float
+    # what paired A/B must find to confirm it: asv lists regressions; csbench steps lists
+    # the largest steps of each op either way
+    expect: str = "regression"
 
 
 @dataclass
