@@ -1,5 +1,6 @@
 """csbench steps (csbench.observe.steps): the largest steps of the committed history per
-benchmark, and one confirmed by paired A/B on the repository (repo tier)."""
+benchmark (their paired measurement is csbench triage's: tests/test_triage.py, a speed-up
+confirmed as an improvement included)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from csbench.guard import paired, triage
 from csbench.observe import steps, triaged
 
 RESULTS = Path(__file__).parents[1] / "results"
@@ -33,23 +33,3 @@ def test_the_largest_steps_of_each_benchmark_come_first() -> None:
     first = found[0]
     verdict = triaged.Verdict(first.name, first.base, first.head, "refuted", ratio=1.01)
     assert "refuted" in steps.render(found[:1], {first: verdict}).splitlines()[1]
-
-
-def test_a_large_step_is_confirmed_in_its_direction(tmp_path: Path, repo_checkout) -> None:
-    """remove_by_id at 10,000 documents, 4aa1f8c (the history's 4.3x): paired against the
-    commit measured before it, it is confirmed as a regression."""
-    from csbench.commits.config import configured_repo
-
-    repo_checkout("4aa1f8c")  # skips without a repository
-    repo = configured_repo()
-    assert repo is not None
-    step = next(
-        (s for s in steps.largest(RESULTS, MACHINE, (r"remove_by_id', 'small-10000'",), top=1)
-         if s.head.startswith("4aa1f8c")), None,
-    )  # fmt: skip
-    if step is None:
-        pytest.skip("the committed history has no such step")
-    assert step.ratio > 2 and step.listed(MACHINE).expect == "regression"
-    settings = paired.Settings(pairs=5, rounds=3)
-    [v] = triage.triage(repo, [step.listed(MACHINE)], settings, tmp_path / "t.json", log=print)
-    assert v.verdict == "confirmed" and v.ratio is not None and v.ratio > 1.5, v

@@ -118,6 +118,11 @@ def test_a_confirmed_real_slowdown_is_explained_by_the_slowed_method(
     assert v.verdict == "confirmed" and v.ratio is not None and v.ratio > 1.3, (v, said)
     assert v.explained is not None and v.explained["case"] == name, said
     assert (cpuprofile.grew_most(v.explained) or "").endswith("findBy"), v.explained
+    # the step back (slow -> base) is a speed-up: confirmed as an improvement, not profiled
+    back = triaged.Listed(name, "m1", commits["base"], commits["slow"], 2e-5, 1e-5, "improvement")
+    [better] = triage.triage(str(repo), [back], settings, store, builds=builds, log=said.append)
+    assert better.verdict == "confirmed" and better.explained is None, better
+    assert better.ratio is not None and better.ratio < 0.8, better
 
 
 def test_a_bad_triage_file_is_named(tmp_path: Path) -> None:
