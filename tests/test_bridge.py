@@ -181,3 +181,40 @@ def test_every_thread_of_a_pinned_driver_runs_on_its_cpus(npm_target: Path) -> N
         drv.close()
     assert len(allowed) > 1, allowed
     assert set(allowed.values()) == {str(cpu)}, allowed
+
+
+@pytest.mark.integration
+def test_a_reply_larger_than_the_pipe_waits_for_a_slow_reader(
+    npm_target: Path, tmp_path: Path
+) -> None:
+    """The driver's stdout is a non-blocking pipe: a reply of megabytes (a load run's
+    profile) meets a full pipe while its reader is busy, and must wait, not break the line."""
+    import json
+    import subprocess
+
+    from csbench.measure import datagen
+    from csbench.measure.bun import find_bun
+    from csbench.measure.paths import DRIVER_MAIN
+
+    proc = subprocess.Popen(
+        [str(find_bun()), str(DRIVER_MAIN), "--target", str(npm_target)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        path = datagen.dataset_file("small", 1_000)
+        requests = [
+            {"id": 1, "op": "load", "args": {"dataset": "r", "path": str(path)}},
+            {"id": 2, "op": "plain", "args": {"dataset": "r", "op": "find_by_id",
+                                              "count": 100_000, "samples": True}},
+        ]  # fmt: skip
+        proc.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+        proc.stdin.flush()
+        time.sleep(3.0)  # a reader busy elsewhere: the reply fills the pipe meanwhile
+        replies = [json.loads(proc.stdout.readline()) for _ in requests]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert [r["id"] for r in replies] == [1, 2] and replies[1]["ok"], replies[1].get("error")
+    assert len(replies[1]["result"]["samples_ns"]) == 100_000

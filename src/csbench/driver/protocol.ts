@@ -41,11 +41,22 @@ export function redirectConsoleToStderr(): void {
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 }
 
-/** Write one reply line to fd 1 directly (process.stdout is redirected). */
+/**
+ * Write one reply line to fd 1 directly (process.stdout is redirected). The pipe is
+ * non-blocking: a reply larger than its buffer (a load run's profile) meets EAGAIN
+ * until the reader catches up, and waits for it.
+ */
 function writeLine(obj: unknown): void {
   const bytes = new TextEncoder().encode(JSON.stringify(obj) + "\n");
   let off = 0;
-  while (off < bytes.length) off += writeSync(1, bytes, off, bytes.length - off);
+  while (off < bytes.length) {
+    try {
+      off += writeSync(1, bytes, off, bytes.length - off);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EAGAIN") throw err;
+      Bun.sleepSync(1);
+    }
+  }
 }
 
 export function replyOk(id: number | null, busyNs: number, result: unknown): void {
