@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 REPO   ?= $(CSBENCH_REPO)
 REPO_ARG := $(if $(REPO),--repo $(REPO))
 RANGE  ?= master^!
+PROFILE ?= full
 MACHINE_ARG := $(if $(MACHINE),--machine $(MACHINE))
 TOOLS  := $(or $(CSBENCH_TOOLS),.tools)
 
@@ -37,7 +38,7 @@ test-fast: setup lint
 
 # asv run exits 2 when a benchmark failed (recorded in results/, shown on the site): publish anyway.
 bench: setup
-	$(BIN)/csbench run $(REPO_ARG) $(MACHINE_ARG) $(RANGE) || [ $$? -eq 2 ]
+	$(BIN)/csbench run $(REPO_ARG) $(MACHINE_ARG) --profile $(PROFILE) $(RANGE) || [ $$? -eq 2 ]
 	$(BIN)/csbench publish $(REPO_ARG)
 
 clean:
