@@ -18,11 +18,7 @@ from csbench.measure.bridge import CheckFailed, Driver
 
 pytestmark = pytest.mark.integration
 
-INDEXES = [
-    {"name": "uid", "key": "uid", "unique": True},
-    {"name": "group", "key": "group", "unique": False},
-    {"name": "age", "key": "age", "unique": False},
-]
+INDEXES = datagen.STANDARD_INDEXES
 MEMORY_OPS = ["insert", "find_by_id", "find_by_indexed", "find_range", "update_by_id"]
 # commit -> (collection_create, query_operators, database) as the probe must find them
 ERAS = {
