@@ -264,7 +264,7 @@ export async function runLoad(
     await prepareSteps(library, dataset, plan, steps);
     const prepareNs = Bun.nanoseconds() - prepareStart;
     const body = async () => {
-      const run = startRun(plan, steps);
+      const run = startRun(plan, steps, intervalUs !== null);
       const schedule = plan.model === "open" ? new ArrivalSchedule(plan, run.pick) : null;
       const progress = new ProgressReporter(run, onProgress);
       const work = schedule ? openUsers(run, schedule) : closedUsers(run);
@@ -300,8 +300,8 @@ async function prepareSteps(library: Library, dataset: Dataset, plan: Plan, step
   }
 }
 
-/** A run starting now: its clock, recorder and users (each with its own generator). */
-function startRun(plan: Plan, steps: Map<string, LoadStep>): Run {
+/** A run starting now: its clock, recorder and users (each with its own generator); `named`: a profiled run. */
+function startRun(plan: Plan, steps: Map<string, LoadStep>, named: boolean): Run {
   const rec = new Recorder();
   const t0 = Bun.nanoseconds();
   const now = () => Bun.nanoseconds() - t0;
@@ -309,7 +309,7 @@ function startRun(plan: Plan, steps: Map<string, LoadStep>): Run {
     plan,
     rec,
     now,
-    request: requester(plan, steps, rec, now),
+    request: requester(plan, steps, rec, now, named),
     pick: picker(plan.operations),
     users: Array.from({ length: plan.users }, (_, index) => ({
       index, rng: userRng(plan.seed, index), state: new Map(),
@@ -324,8 +324,17 @@ function startRun(plan: Plan, steps: Map<string, LoadStep>): Run {
  * timed library call, recorded under the phase of `intended`; an error is recorded by kind
  * (the DriverError type, else the class name).
  */
-function requester(plan: Plan, steps: Map<string, LoadStep>, rec: Recorder, now: () => number): Run["request"] {
-  const runners = new Map([...steps].map(([op, step]) => [op, namedRunner(op, step)]));
+function requester(
+  plan: Plan,
+  steps: Map<string, LoadStep>,
+  rec: Recorder,
+  now: () => number,
+  named: boolean,
+): Run["request"] {
+  // profiled, each op's step runs in a function named after it (else as it is: no extra frame)
+  const runners = new Map(
+    [...steps].map(([op, step]) => [op, named ? namedRunner(op, step) : step.run.bind(step)]),
+  );
   return async (op: string, user: VirtualUser, intended: number): Promise<void> => {
     const phase = phaseAt(plan, intended);
     let doneAt = -1;
