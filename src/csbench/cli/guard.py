@@ -279,13 +279,13 @@ def _cmd_steps(args: argparse.Namespace) -> int:
     from csbench.measure.errors import UsageError
     from csbench.measure.paths import project_root
     from csbench.observe import steps, triaged
-    from csbench.observe.results import machines
+    from csbench.observe import targets as tg
 
     results_dir = Path(args.results) if args.results else project_root() / "results"
-    known = machines(results_dir)
-    machine = args.machine or (known[0] if len(known) == 1 else None)
-    if machine not in known:
-        raise UsageError(f"{results_dir}: name a machine with --machine (have: {', '.join(known)})")
+    try:
+        machine = tg.machine_of(results_dir, args.machine)
+    except tg.ResultsNotFound as exc:
+        raise UsageError(str(exc)) from None
     found = steps.largest(results_dir, machine, tuple(args.bench) or steps.DEFAULT_BENCH,
                           args.top)  # fmt: skip
     verdicts: dict[steps.Step, triaged.Verdict] = {}

@@ -77,12 +77,12 @@ def _store_profiles(repo: str, commits: list[str], results: Path, machine: str, 
     from csbench.measure.build import BuildError
     from csbench.observe import bottlenecks
     from csbench.observe import targets as tg
+    from csbench.observe.results import read_machine
 
     targets = tg.load_targets()
+    measured = {r.commit_hash for r in read_machine(results, machine)}
     for commit in commits:
-        try:
-            tg.load_commit_results(results, machine, commit)
-        except tg.ResultsNotFound:
+        if commit not in measured:
             continue  # not measured (a failed build, or not in this shard's results)
         log(f"csbench run: profiling the targets' ops at {commit[:8]}")
         try:

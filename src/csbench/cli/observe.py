@@ -124,9 +124,9 @@ def _cmd_bottlenecks(args: argparse.Namespace) -> int:
             tree = Path(args.checkout).resolve()
             items = bottlenecks.profile_targets(tree, targets, {}, args.seconds, log)
         else:
-            commit = git.resolve(checked_repo(args.repo), args.commit)
-            items = profile_commit(checked_repo(args.repo), commit, results, args.machine,
-                                   targets, args.seconds)  # fmt: skip
+            repo = checked_repo(args.repo)
+            commit = git.resolve(repo, args.commit)
+            items = profile_commit(repo, commit, results, args.machine, targets, args.seconds)
     except BuildError as exc:
         log(f"csbench bottlenecks: {str(exc).splitlines()[0]}")
         return 3

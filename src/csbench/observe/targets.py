@@ -216,23 +216,30 @@ def machines(results_dir: Path) -> list[str]:
     return stored.machines(results_dir)
 
 
-def _result_files(
-    results_dir: Path, machine: str | None, allow_empty: bool = False
-) -> tuple[str, list[Results]]:
-    """The machine (default: the only one in ``results_dir``) and its readable result
-    files (each unreadable one is named in a warning line and skipped)."""
+def machine_of(results_dir: Path, machine: str | None) -> str:
+    """``machine`` if ``results_dir`` holds it, else (None) the only machine there;
+    ResultsNotFound naming the ones it holds otherwise."""
     known = machines(results_dir)
     if machine is None:
         if len(known) != 1:
             raise ResultsNotFound(
                 f"{results_dir}: name a machine with --machine (have: {', '.join(known) or 'none'})"
             )
-        machine = known[0]
-    elif machine not in known:
+        return known[0]
+    if machine not in known:
         raise ResultsNotFound(
             f"{results_dir}: no results for machine {machine!r} "
             f"(have: {', '.join(known) or 'none'})"
         )
+    return machine
+
+
+def _result_files(
+    results_dir: Path, machine: str | None, allow_empty: bool = False
+) -> tuple[str, list[Results]]:
+    """The machine (default: the only one in ``results_dir``) and its readable result
+    files (each unreadable one is named in a warning line and skipped)."""
+    machine = machine_of(results_dir, machine)
     files = stored.read_machine(results_dir, machine)
     if not files and not allow_empty:
         raise ResultsNotFound(f"{results_dir / machine}: no readable result files")
