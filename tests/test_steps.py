@@ -33,3 +33,18 @@ def test_the_largest_steps_of_each_benchmark_come_first() -> None:
     first = found[0]
     verdict = triaged.Verdict(first.name, first.base, first.head, "refuted", ratio=1.01)
     assert "refuted" in steps.render(found[:1], {first: verdict}).splitlines()[1]
+
+
+def test_verdicts_already_stored_are_shown_without_measuring(tmp_path: Path) -> None:
+    found = steps.largest(RESULTS, MACHINE, top=1)
+    if len(found) < 2:
+        pytest.skip(f"no committed history of {MACHINE}")
+    first = found[0]
+    verdict = triaged.Verdict(first.name, first.base, first.head, "confirmed", ratio=1.2)
+    store = triaged.store_path(tmp_path, MACHINE)
+    triaged.write(store, {verdict.key: verdict})
+    known = steps.stored(found, triaged.read(store))
+    assert known == {first: verdict}
+    lines = steps.render(found, known).splitlines()[1:]
+    assert sum("confirmed" in line for line in lines) == 1
+    assert sum("not measured" in line for line in lines) == len(found) - 1

@@ -288,13 +288,16 @@ def _cmd_steps(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     found = steps.largest(results_dir, machine, tuple(args.bench) or steps.DEFAULT_BENCH,
                           args.top)  # fmt: skip
-    verdicts: dict[steps.Step, triaged.Verdict] = {}
+    store = triaged.store_path(results_dir, machine)
+    try:
+        verdicts = steps.stored(found, triaged.read(store))
+    except triaged.TriageError as exc:
+        raise UsageError(str(exc)) from None
     if args.confirm and found:
         repo = checked_repo(args.repo)
         ensure_tools()
         settings = _paired_settings(args, calibration.load(machine))
         assert settings is not None
-        store = triaged.store_path(results_dir, machine)
         log(f"csbench steps: {len(found)} steps, measured paired; verdicts in {store}")
         got = triage.triage(repo, [s.listed(machine) for s in found], settings, store, log=log,
                             force=args.force)  # fmt: skip

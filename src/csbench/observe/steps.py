@@ -18,7 +18,7 @@ from pathlib import Path
 
 from csbench.observe import tables
 from csbench.observe.results import benchmarks_meta, read_machine, unrolled, versions
-from csbench.observe.triaged import Listed, Verdict
+from csbench.observe.triaged import Listed, Verdict, key_of
 
 DEFAULT_BENCH = (r"^core\.Core\.time_op\(.*'small-10000'\)$",)
 
@@ -63,6 +63,11 @@ def largest(
         steps.sort(key=lambda s: -abs(math.log(s.ratio)))
         out += steps[:top]
     return out
+
+
+def stored(steps: list[Step], known: dict[str, Verdict]) -> dict[Step, Verdict]:
+    """The verdicts a triage file (csbench.observe.triaged.read) already holds for ``steps``."""
+    return {s: v for s in steps if (v := known.get(key_of(s.name, s.base, s.head)))}
 
 
 def render(steps: list[Step], verdicts: dict[Step, Verdict], fmt: tables.Format = "text") -> str:
