@@ -82,9 +82,7 @@ def range_commits(repo: Path | str, spec: str) -> list[str]:
     if spec in ASV_RANGE_WORDS:
         raise UsageError(f"{spec}: name a git range or HASHFILE:, not one of asv's words")
     if spec.startswith("HASHFILE:"):
-        check_range(str(repo), spec)
-        lines = Path(spec.removeprefix("HASHFILE:")).read_text().split()
-        return [resolve(repo, line) for line in lines]
+        return _hashfile(repo, spec)
     try:
         return git(repo, "rev-list", "--first-parent", *shlex.split(spec), "--").split()
     except GitError as exc:
@@ -146,17 +144,22 @@ def resolve(repo: Path | str, rev: str) -> str:
         raise UsageError(f"{repo}: unknown revision {rev!r}") from None
 
 
+def _hashfile(repo: Path | str, spec: str) -> list[str]:
+    """The full hashes of a ``HASHFILE:PATH`` range's lines (UsageError for a missing file or
+    an unknown line)."""
+    listed = Path(spec.removeprefix("HASHFILE:"))
+    if not listed.is_file():
+        raise UsageError(f"{spec}: no such file")
+    return [resolve(repo, line) for line in listed.read_text().split()]
+
+
 def check_range(repo: str, spec: str) -> None:
     """UsageError unless ``spec`` (asv's range: ``A^!``, ``A..B``, a revision, HASHFILE:,
     ALL / NEW / EXISTING) names at least one commit of ``repo``."""
     if is_url(repo) or spec in ASV_RANGE_WORDS:
         return
     if spec.startswith("HASHFILE:"):
-        listed = Path(spec.removeprefix("HASHFILE:"))
-        if not listed.is_file():
-            raise UsageError(f"{spec}: no such file")
-        for line in listed.read_text().split():
-            resolve(repo, line)
+        _hashfile(repo, spec)
         return
     try:
         first = git(repo, "rev-list", "--max-count=1", spec, "--").strip()
