@@ -12,11 +12,7 @@ from csbench.measure.bridge import CheckFailed, Driver
 
 pytestmark = pytest.mark.integration
 
-INDEXES = [
-    {"name": "uid", "key": "uid", "unique": True},
-    {"name": "group", "key": "group", "unique": False},
-    {"name": "age", "key": "age", "unique": False},
-]
+INDEXES = datagen.STANDARD_INDEXES
 READ_OPS = ["find_by_id", "find_by_indexed", "find_range"]
 WRITE_OPS = ["insert", "update_by_id", "remove_by_id", "txn_commit"]
 ERAS = {"2307c8d": "core-2025", "f8a1929": "flat-2025", "16d6348": "flat-2025"}

@@ -16,11 +16,7 @@ from csbench.measure.histogram import Histogram
 
 pytestmark = pytest.mark.integration
 
-INDEXES = [
-    {"name": "uid", "key": "uid", "unique": True},
-    {"name": "group", "key": "group", "unique": False},
-    {"name": "age", "key": "age", "unique": False},
-]
+INDEXES = datagen.STANDARD_INDEXES
 PASSING_AT_BETA23 = ["insert", "find_by_id", "find_by_indexed"]
 # Real library bugs of 3.0.0-beta.23 with the b-pl-tree 1.3.x that npm resolves today:
 # find({$gte, $lt}) returns every document, updateWithId drops the document from the id
