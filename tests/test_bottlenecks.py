@@ -76,3 +76,11 @@ def test_a_load_run_says_which_class_and_op_hold_the_cpu_and_the_queue(
     assert per_request["range_query"] > 3 * per_request["find"], per_request
     text = bottlenecks.load_table(load.summary())
     assert text.splitlines()[1].split()[:2] == ["core", f"{core.cpu_share:.1%}"]
+    # two targets read the one run: its tables are rendered once
+    two = [bottlenecks.Bottleneck(t, None, None, load=load) for t in tg.load_targets()[:2]]
+    report = bottlenecks.render(two, "f" * 40)
+    assert report.count(text.splitlines()[1]) == 1, report
+    assert report.endswith("load scenario database: its profile is shown above"), report
+    bottlenecks.store(two, "f" * 40, tmp_path, "somehost")
+    page = site.profiles_page(tmp_path)
+    assert page.count("<svg") == 1 and page.count("its profile is shown above") == 1

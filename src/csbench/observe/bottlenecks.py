@@ -207,12 +207,18 @@ def render(items: list[Bottleneck], commit: str, markdown: bool = False) -> str:
     title = f"Bottlenecks at {commit[:8]}: where each target's op spends its CPU time"
     out = [f"## {title}" if markdown else title]
     fmt: tables.Format = "markdown" if markdown else "text"
+    shown: set[str] = set()  # what was rendered: several targets may read one op or load run
     for b in items:
         head = f"{b.target.id} ({_verdict_text(b)})"
         out += ["", f"### {head}" if markdown else head]
         if b.profiled is None:
             out.append(f"{b.case or b.target.benchmark}: {b.reason}")
             continue
+        what = f"load scenario {b.load.scenario}" if b.load is not None else str(b.case)
+        if what in shown:
+            out.append(f"{what}: its profile is shown above")
+            continue
+        shown.add(what)
         packages = ", ".join(f"{k} {v:.0%}" for k, v in list(b.packages().items())[:TOP_PACKAGES])
         n = len(b.profiled[0].samples) or 1
         if b.load is not None:

@@ -567,6 +567,7 @@ def profiles_page(results_dir: Path) -> str:
     for machine, data in sorted(reports.items()):
         out.append(f"<h2>machine {html.escape(machine)}, commit <code>{data['commit'][:8]}"
                    f"</code> (profiled {html.escape(data['created'])})</h2>")  # fmt: skip
+        shown: set[str] = set()  # several targets may read one op's or load run's profile
         for entry in data["targets"]:
             value = entry.get("value")
             status = entry.get("status") or "no stored result"
@@ -580,6 +581,11 @@ def profiles_page(results_dir: Path) -> str:
             if op is None and run is None:
                 out.append(f"<p>{html.escape(entry.get('reason') or 'not profiled')}</p>")
                 continue
+            title = entry["case"] if op is not None else f"load scenario {load['scenario']}"
+            if title in shown:
+                out.append(f"<p>{html.escape(title)}: its profile is shown above.</p>")
+                continue
+            shown.add(title)
             stored_profile = op["profile"] if op is not None else run["profile"]
             profile = cpuprofile.Profile.from_pruned(stored_profile)
             tree = cpuprofile.STORED_TREE
@@ -597,11 +603,10 @@ def profiles_page(results_dir: Path) -> str:
             if op is not None:
                 cpu = human_value(op["cpu_per_op_ns"] / 1e9, "seconds")
                 intro, what = "", f"<code>{html.escape(entry['case'])}</code>: {cpu} of CPU per op"
-                title = entry["case"]
             else:
                 intro = f"<p>{html.escape(bottlenecks.load_lines(load))}</p>"
                 intro += bottlenecks.load_table(load, "html")
-                what, title = "The whole run", f"load scenario {load['scenario']}"
+                what = "The whole run"
             out.append(
                 f"{intro}<p>{what}, {n} samples; by package: {packages}</p>"
                 "<table><tr><th>self</th><th>total</th><th>function</th><th>package</th>"
