@@ -165,6 +165,7 @@ def test_build_report_records_built_and_failed_commits(commits, tmp_path: Path) 
     assert "bun install" in records[made["original"]]["method"]
     bad = records[made["unbuildable"]]
     assert bad["status"] == "failed" and "package.json" in bad["error"]
+    assert "csbench-builds-" not in bad["error"], bad  # no path of the machine
     assert bad["branches"] == ["main"] and bad["subject"] == "a package.json bun cannot read"
     # Two failed records (one marked so by hand), one retried: the other is kept.
     lines = report.read_text().splitlines()

@@ -81,8 +81,8 @@ def build_one(repo: str, record: BuildRecord, scratch: Path) -> BuildRecord:
     """Build ``record.commit`` under ``scratch`` and fill in how it went; removes the tree."""
     try:
         tree = built_commit(repo, record.commit, root=scratch)
-    except BuildError as exc:
-        record.status, record.error = "failed", str(exc)[-2000:]
+    except BuildError as exc:  # the scratch directory's path is this machine's: left out
+        record.status, record.error = "failed", str(exc).replace(f"{scratch}/", "")[-2000:]
         return record
     info = json.loads((tree / BUILD_INFO).read_text())
     record.status = "built"

@@ -81,8 +81,9 @@ def _run(cmd: list[str], cwd: Path, commit: str, info: BuildInfo, env: dict[str,
     elapsed = round(time.perf_counter() - start, 2)
     info.steps.append({"cmd": " ".join(cmd), "cwd": str(cwd), "seconds": elapsed})
     if proc.returncode != 0:
+        shown = " ".join([Path(cmd[0]).name, *cmd[1:]])  # the tool, not where it lives here
         raise BuildError(
-            f"commit {commit}: `{' '.join(cmd)}` in {cwd} failed (exit {proc.returncode})\n"
+            f"commit {commit}: `{shown}` in {cwd} failed (exit {proc.returncode})\n"
             f"--- stderr tail ---\n{_tail(proc.stderr or proc.stdout)}"
         )
 
