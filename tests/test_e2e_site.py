@@ -22,16 +22,6 @@ from csbench.observe.targets import load_targets
 pytestmark = pytest.mark.e2e
 
 BENCH = [r"harness\.Floor", r"core\.Core\.time_op\('find_by_id', 'small-1000'\)"]
-PAGES = (
-    "index.html",
-    "index.html#/summarylist",
-    "index.html#/regressions",
-    "targets.html",
-    "commits.html",
-    "triage.html",
-    "profiles.html",
-    "builds.html",
-)
 # The screenshots stay in the test session's work directory unless CSBENCH_SCREENSHOTS says
 # where to keep them (README: docs/targets-history.png).
 SCREENSHOT = (
@@ -83,8 +73,8 @@ def published(tmp_path_factory: pytest.TempPathFactory, npm_target: Path) -> Pat
 
 def test_site_works_offline_and_lists_every_target(published: Path) -> None:
     assert not site.CDN_PATTERN.search((published / "index.html").read_text())
-    report = site.check_site(published, SCREENSHOT, PAGES)
-    for page in PAGES:
+    report = site.check_site(published, SCREENSHOT, site.CHECKED_PAGES)
+    for page in site.CHECKED_PAGES:
         assert report[page]["errors"] == [], (page, report[page]["errors"])
         assert report[page]["external"] == [], (page, report[page]["external"])
     text = report["targets.html"]["text"]

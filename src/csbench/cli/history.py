@@ -180,17 +180,7 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
         return 1
     print(f"csbench publish: {html_dir} (serve: python -m http.server -d {html_dir})")
     if args.check:
-        pages = (
-            "index.html",
-            "index.html#/summarylist",
-            "index.html#/regressions",
-            "targets.html",
-            "commits.html",
-            "triage.html",
-            "profiles.html",
-            "builds.html",
-        )
-        report = site.check_site(html_dir, Path(args.check), pages)
+        report = site.check_site(html_dir, Path(args.check), site.CHECKED_PAGES)
         bad = {
             p: r["errors"] + r["external"]
             for p, r in report.items()
@@ -198,7 +188,7 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
         }
         for page, problems in bad.items():
             print(f"csbench publish: {page}: {problems[:5]}", file=sys.stderr)
-        print(f"csbench publish: {len(pages)} pages checked offline, screenshot {args.check}")
+        print(f"csbench publish: {len(report)} pages checked offline, screenshot {args.check}")
         return 1 if bad else 0
     return 0
 

@@ -118,6 +118,14 @@ def vendor(html_dir: Path, modules: Path) -> list[str]:
     return rewritten
 
 
+# csbench's own pages (file stem, title), in asv's navigation bar in this order
+OWN_PAGES = (("targets", "Targets"), ("commits", "Commits"), ("profiles", "Profiles"),
+             ("triage", "Triage"), ("builds", "Builds"))  # fmt: skip
+# what ``csbench publish --check`` opens: asv's own views and csbench's pages
+CHECKED_PAGES = ("index.html", "index.html#/summarylist", "index.html#/regressions",
+                 *(f"{stem}.html" for stem, _ in OWN_PAGES))  # fmt: skip
+
+
 def add_nav_link(index: Path) -> None:
     """ "Targets", "Commits", "Profiles", "Triage" and "Builds" entries in asv's navigation
     bar."""
@@ -127,16 +135,7 @@ def add_nav_link(index: Path) -> None:
         return
     if anchor not in text:
         raise SiteError(f"{index}: asv's navigation bar not found (looked for {anchor!r})")
-    links = "".join(
-        f'<li><a href="{page}.html">{title}</a></li>'
-        for page, title in (
-            ("targets", "Targets"),
-            ("commits", "Commits"),
-            ("profiles", "Profiles"),
-            ("triage", "Triage"),
-            ("builds", "Builds"),
-        )
-    )
+    links = "".join(f'<li><a href="{stem}.html">{title}</a></li>' for stem, title in OWN_PAGES)
     atomic.write_text(index, text.replace(anchor, links + anchor))
 
 
