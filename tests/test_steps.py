@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from csbench.observe import steps, triaged
+from csbench.observe.results import read_machine
 
 RESULTS = Path(__file__).parents[1] / "results"
 MACHINE = "xeon-2core-24g"
@@ -48,3 +49,25 @@ def test_verdicts_already_stored_are_shown_without_measuring(tmp_path: Path) -> 
     lines = steps.render(found, known).splitlines()[1:]
     assert sum("confirmed" in line for line in lines) == 1
     assert sum("not measured" in line for line in lines) == len(found) - 1
+
+
+def test_a_step_joins_commits_of_one_branch_only() -> None:
+    measured = sorted((r.date or 0, r.commit_hash) for r in read_machine(RESULTS, MACHINE))
+    commits = [c for _, c in measured]
+    if len(commits) < 4:
+        pytest.skip(f"no committed history of {MACHINE}")
+    found = steps.largest(RESULTS, MACHINE, top=10_000)
+    assert set(steps.largest(RESULTS, MACHINE, top=10_000, chains=[commits])) == set(found)
+    # two branches: the even commits, and the first with the odd ones but the last
+    evens, odds = commits[0::2], [commits[0], *commits[1:-1:2]]
+    chained = steps.largest(RESULTS, MACHINE, top=10_000, chains=[evens, odds])
+
+    def on_one_branch(s: steps.Step) -> bool:  # base before head on the same branch
+        return any(s.base in c and s.head in c and c.index(s.base) < c.index(s.head)
+                   for c in (evens, odds))  # fmt: skip
+
+    assert chained and all(on_one_branch(s) for s in chained)
+    assert not all(on_one_branch(s) for s in found)  # by date, steps join the two
+    assert len({(s.name, s.base, s.head) for s in chained}) == len(chained)  # counted once
+    if len(commits) % 2 == 0:  # the last commit is on neither branch: no step
+        assert commits[-1] not in {c for s in chained for c in (s.base, s.head)}

@@ -12,6 +12,7 @@ from csbench.cli.common import Handler, checked_repo, log
 from csbench.commits import asvconf, git, hardware
 from csbench.guard import settings as paired
 from csbench.measure import atomic, procs
+from csbench.measure.errors import UsageError
 from csbench.observe import calibration
 
 
@@ -273,10 +274,29 @@ def _cmd_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_parent_chains(args: argparse.Namespace) -> list[list[str]] | None:
+    """Each branch's first-parent commits, oldest first, from the configured repository;
+    None (said in a line) without a local one."""
+    from csbench.commits.config import configured_repo
+
+    repo = configured_repo(args.repo)
+    if not repo or git.is_url(repo):
+        log("csbench steps: no local repository (--repo): steps follow commit dates, and "
+            "where branches ran side by side a step may join two")  # fmt: skip
+        return None
+    repo = checked_repo(repo)
+    chains = []
+    for branch in args.branch or asvconf.load_conf()["branches"]:
+        try:
+            chains.append(git.first_parent(repo, branch, "%H"))
+        except git.GitError as exc:
+            raise UsageError(f"{repo}: branch {branch}: {exc}") from None
+    return chains
+
+
 def _cmd_steps(args: argparse.Namespace) -> int:
     from csbench.guard import triage
     from csbench.measure.bun import ensure_tools
-    from csbench.measure.errors import UsageError
     from csbench.measure.paths import project_root
     from csbench.observe import steps, triaged
     from csbench.observe import targets as tg
@@ -287,7 +307,7 @@ def _cmd_steps(args: argparse.Namespace) -> int:
     except tg.ResultsNotFound as exc:
         raise UsageError(str(exc)) from None
     found = steps.largest(results_dir, machine, tuple(args.bench) or steps.DEFAULT_BENCH,
-                          args.top)  # fmt: skip
+                          args.top, _first_parent_chains(args))  # fmt: skip
     store = triaged.store_path(results_dir, machine)
     try:
         verdicts = steps.stored(found, triaged.read(store))
@@ -304,7 +324,7 @@ def _cmd_steps(args: argparse.Namespace) -> int:
         verdicts = dict(zip(found, got, strict=True))
     fmt = "markdown" if args.format == "markdown" else "text"
     print(f"The {len(found)} largest steps ({args.top} per benchmark) on {machine}: each "
-          "commit's value over the value of the commit measured before it")  # fmt: skip
+          "commit's value over the value of the commit measured before it on its branch")  # fmt: skip
     print(steps.render(found, verdicts, fmt))
     return 0
 
@@ -385,7 +405,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     stp = sub.add_parser(
         "steps", help="the history's largest steps per benchmark, confirmed by paired A/B"
     )
-    stp.add_argument("--repo", help="repository for --confirm (else $CSBENCH_REPO or config)")
+    stp.add_argument("--repo", help="repository: its branches order the steps; --confirm "
+                     "builds from it (else $CSBENCH_REPO or config)")  # fmt: skip
+    stp.add_argument("--branch", action="append",
+                     help="branches whose first-parent history orders the steps (default: "
+                     "the config's)")  # fmt: skip
     stp.add_argument("--machine", help="asv machine name (default: the only one in results/)")
     stp.add_argument("--results", help="results directory (default: results/)")
     stp.add_argument("--bench", action="append", default=[],

@@ -2,9 +2,12 @@
 paired A/B (csbench.guard.triage: the step's commit against the commit measured before it).
 
 A step is the ratio of a benchmark's value at a commit to its value at the commit measured
-before it on the same machine (commits in asv's order: by commit date). For every selected
-benchmark and params, the ``top`` steps of largest size either way are listed, a slowdown
-(ratio above 1) to be confirmed as a regression, a speed-up as an improvement.
+before it on the same machine and the same branch: the nearest measured commit before it in
+the branch's first-parent history (a step both branches hold counts once). Without a
+repository to read the branches from, every measured commit is one series by commit date,
+as asv orders them (where branches ran side by side, a step may then join two). For every
+selected benchmark and params, the ``top`` steps of largest size either way are listed, a
+slowdown (ratio above 1) to be confirmed as a regression, a speed-up as an improvement.
 """
 
 from __future__ import annotations
@@ -43,24 +46,32 @@ class Step:
 
 
 def largest(
-    results_dir: Path, machine: str, bench: tuple[str, ...] = DEFAULT_BENCH, top: int = 3
+    results_dir: Path,
+    machine: str,
+    bench: tuple[str, ...] = DEFAULT_BENCH,
+    top: int = 3,
+    chains: list[list[str]] | None = None,
 ) -> list[Step]:
     """The ``top`` largest steps of each benchmark that a ``bench`` regex selects, by
-    benchmark, the largest first."""
+    benchmark, the largest first. ``chains``: each branch's first-parent commits (full
+    hashes, oldest first); a commit on none of them (a pull request's head) makes no step.
+    None: every measured commit, by commit date."""
     patterns = [re.compile(b) for b in bench]
     current = versions(benchmarks_meta(results_dir))
-    series: dict[str, list[tuple[int, str, float]]] = {}
+    series: dict[str, dict[str, tuple[int, float]]] = {}  # name -> commit -> (date, value)
     for result in read_machine(results_dir, machine):
         for name, (value, _, _) in unrolled(result, current):
             if value is None or not math.isfinite(value) or value <= 0:
                 continue
             if any(p.search(name) for p in patterns):
-                series.setdefault(name, []).append((result.date or 0, result.commit_hash, value))
+                series.setdefault(name, {})[result.commit_hash] = (result.date or 0, value)
     out = []
     for name, points in sorted(series.items()):
-        points.sort()
-        steps = [Step(name, a[1], b[1], b[0], a[2], b[2]) for a, b in itertools.pairwise(points)]
-        steps.sort(key=lambda s: -abs(math.log(s.ratio)))
+        orders = chains or [sorted(points, key=lambda c: (points[c][0], c))]
+        pairs = {(a, b) for chain in orders
+                 for a, b in itertools.pairwise(c for c in chain if c in points)}  # fmt: skip
+        steps = [Step(name, a, b, points[b][0], points[a][1], points[b][1]) for a, b in pairs]
+        steps.sort(key=lambda s: (-abs(math.log(s.ratio)), s.date, s.head))
         out += steps[:top]
     return out
 
