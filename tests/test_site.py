@@ -1,6 +1,6 @@
 """csbench.observe.site without a browser: the targets page and the commits page from the
 results of a real asv run (tests/fixtures), the build report linking the measured commits
-to them, first breaking commit, vendoring that leaves no CDN address behind."""
+to them, vendoring that leaves no CDN address behind."""
 
 from __future__ import annotations
 
@@ -12,25 +12,6 @@ from csbench.observe import site
 from csbench.observe.targets import load_targets
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
-
-
-def points(*statuses: str) -> list[site.Point]:
-    return [site.Point(f"c{i:07d}", i, 1.0, s) for i, s in enumerate(statuses)]
-
-
-@pytest.mark.parametrize(
-    ("statuses", "first"),
-    [
-        (("pass", "pass"), None),
-        (("pass", "fail", "fail"), 1),
-        (("fail", "pass", "fail", "fail"), 2),
-        (("not measured", "fail"), 1),
-        (("fail", "pass"), None),
-    ],
-)
-def test_first_break(statuses: tuple[str, ...], first: int | None) -> None:
-    broke = site.first_break(points(*statuses))
-    assert (None if broke is None else int(broke.commit[1:])) == first
 
 
 def test_targets_page_lists_every_target_with_a_plot() -> None:

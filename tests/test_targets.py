@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from csbench import cli
+from csbench.observe import targets as tg
 from csbench.observe.targets import (
     Target,
     TargetFileError,
@@ -309,3 +310,76 @@ def test_a_result_of_an_earlier_version_of_its_benchmark_is_left_out(tmp_path) -
     verdict = evaluate(target(), load_commit_results(copy))
     assert verdict.not_run, verdict
     assert evaluate(target(), load_commit_results(FIXTURE_RESULTS)).value is not None
+
+
+FACTORS = (0.5, 2.0, None, 0.5, 2.0)  # times the fixture's value; None: the benchmark failed
+
+
+def history_of(tmp_path: Path) -> tuple[Path, list[str], float]:
+    """FACTORS as five commits of the fixture machine, oldest first: the results directory,
+    the commits, the fixture's value of the simple-query target in ms."""
+    copy = tmp_path / "history"
+    shutil.copytree(FIXTURE_RESULTS, copy)
+    (source,) = [f for f in (copy / "fixture-npm").glob("*.json") if f.name != "machine.json"]
+    data = json.loads(source.read_text())
+    source.unlink()
+    index = 2 * 4 + 1  # find_by_indexed at small-10000 of core.CoreLatency's ops x datasets
+    value = data["results"]["core.CoreLatency.track_p95"][0][index]
+    commits = []
+    for n, factor in enumerate(FACTORS):
+        commit = str(n + 1) * 40
+        data["commit_hash"], data["date"] = commit, 1_700_000_000_000 + n * 86_400_000
+        data["results"]["core.CoreLatency.track_p95"][0][index] = (
+            None if factor is None else value * factor
+        )
+        (copy / "fixture-npm" / f"{commit[:8]}-{data['env_name']}.json").write_text(
+            json.dumps(data)
+        )
+        commits.append(commit)
+    return copy, commits, value / 1e3
+
+
+def test_a_targets_history_is_judged_at_every_commit(tmp_path: Path, capsys) -> None:
+    results_dir, commits, value = history_of(tmp_path)
+    machine, per_commit = tg.all_commit_results(results_dir)
+    assert [r.commit for r in per_commit] == commits  # oldest first
+    bound = target(bound=value)
+    judged = tg.history(bound, per_commit)
+    assert [j.status for j in judged] == ["pass", "fail", "not measured", "pass", "fail"]
+    assert tg.first_break(judged) == judged[4]  # failing since the last pass
+    assert tg.first_break(judged[:4]) is None and tg.first_break(judged[1:2]) == judged[1]
+    text = tg.render_history([bound], per_commit, machine)
+    assert "4 of 5 commits measured it, failing since 55555555" in text
+    assert [line[:8] for line in text.splitlines() if line[:1].isdigit()] == [
+        c[:8] for c, f in zip(commits, FACTORS, strict=True) if f is not None
+    ]
+
+    path = write_targets(tmp_path, {**VALID, "bound": value})
+    base = ["targets", "--results", str(results_dir), "--targets", str(path), "--history"]
+    assert cli.main([*base, "--strict"]) == 1  # the newest commit fails
+    capsys.readouterr()
+    assert cli.main([*base, "--format", "json"]) == 0
+    series = json.loads(capsys.readouterr().out)["targets"]["simple-query-p95"]
+    assert [p["commit"] for p in series] == commits
+    assert series[2]["value"] is None and series[2]["reason"] == tg.BENCHMARK_FAILED
+    assert cli.main([*base, "--target", "cpu-share"]) == 2
+    assert "no target 'cpu-share'" in capsys.readouterr().err
+    assert cli.main([*base, "--commit", commits[0]]) == 2
+
+
+@pytest.mark.parametrize(
+    ("statuses", "first"),
+    [
+        (("pass", "pass"), None),
+        (("pass", "fail", "fail"), 1),
+        (("fail", "pass", "fail", "fail"), 2),
+        (("not measured", "fail"), 1),
+        (("fail", "pass"), None),
+    ],
+)
+def test_first_break(statuses: tuple[str, ...], first: int | None) -> None:
+    judged = [
+        tg.Judged(f"c{i}", i, tg.Verdict(target(), status)) for i, status in enumerate(statuses)
+    ]
+    broke = tg.first_break(judged)
+    assert (None if broke is None else judged.index(broke)) == first

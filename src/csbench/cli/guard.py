@@ -324,7 +324,7 @@ def _cmd_steps(args: argparse.Namespace) -> int:
         verdicts = dict(zip(found, got, strict=True))
     fmt = "markdown" if args.format == "markdown" else "text"
     print(f"The {len(found)} largest steps ({args.top} per benchmark) on {machine}: each "
-          "commit's value over the value of the commit measured before it on its branch")  # fmt: skip
+          "commit's value over that of the commit measured before it on its branch")  # fmt: skip
     print(steps.render(found, verdicts, fmt))
     return 0
 

@@ -12,6 +12,7 @@ from csbench.cli.argtypes import non_negative_float, positive_float
 from csbench.cli.common import Handler, add_tree_options, checked_repo, log
 from csbench.commits import git, hardware
 from csbench.commits.config import configured_repo
+from csbench.measure.errors import UsageError
 from csbench.measure.paths import project_root
 
 if TYPE_CHECKING:
@@ -45,12 +46,29 @@ def _cmd_targets(args: argparse.Namespace) -> int:
             raise tg.ResultsNotFound(f"cannot resolve {rev!r} without a repository (--repo)")
         return git.resolve(repo, rev)
 
+    if args.history and (args.commit or args.against):
+        raise UsageError("--history shows every commit: not with --commit or --against")
     try:
         targets = tg.load_targets(Path(args.targets) if args.targets else None)
-        results = tg.load_commit_results(Path(args.results), args.machine, args.commit, resolve)
+        targets = _selected(targets, args.target)
+        if args.history:
+            machine, per_commit = tg.all_commit_results(Path(args.results), args.machine)
+        else:
+            results = tg.load_commit_results(
+                Path(args.results), args.machine, args.commit, resolve
+            )
     except (tg.TargetFileError, tg.ResultsNotFound) as exc:
         print(f"csbench targets: {exc}", file=sys.stderr)
         return 2
+    if args.history:
+        if args.format == "json":
+            print(tg.history_json(targets, per_commit, machine))
+        else:
+            fmt = "markdown" if args.format == "markdown" else "text"
+            print(tg.render_history(targets, per_commit, machine, fmt))
+        newest = [tg.evaluate(t, per_commit[-1]) for t in targets] if per_commit else []
+        failed = any(v.status == "fail" or v.unjudged_by_failure for v in newest)
+        return 1 if args.strict and failed else 0
     verdicts = [tg.evaluate(t, results) for t in targets]
     if args.against:
         from csbench.observe import calibration
@@ -76,6 +94,14 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         )
     failed = any(v.status == "fail" or v.unjudged_by_failure for v in verdicts)
     return 1 if args.strict and failed else 0
+
+
+def _selected(targets: list[Target], ids: list[str]) -> list[Target]:
+    """The targets named by ``ids`` (all when none); UsageError naming an unknown id."""
+    known = {t.id for t in targets}
+    if unknown := [i for i in ids if i not in known]:
+        raise UsageError(f"no target {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    return [t for t in targets if not ids or t.id in ids]
 
 
 def profile_commit(
@@ -181,6 +207,15 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
         "that stays within the machine's calibrated run-to-run noise",
     )
     tgt.add_argument("--repo", help="repository used to resolve --commit revisions")
+    tgt.add_argument(
+        "--history",
+        action="store_true",
+        help="each target at every stored commit, oldest first (its series, as the site plots "
+        "it), instead of one commit",
+    )
+    tgt.add_argument(
+        "--target", action="append", default=[], metavar="ID", help="only this target (repeat)"
+    )
     bot = sub.add_parser(
         "bottlenecks", help="where each target's op spends its CPU time (sampled profiles)"
     )

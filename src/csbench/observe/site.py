@@ -204,30 +204,16 @@ def _strip(points: list[Point]) -> str:
     return f'<div class="strip">{cells}</div>'
 
 
-def first_break(points: list[Point]) -> Point | None:
-    """The first failing commit after the last passing one before it (or the first failing
-    commit, if it never passed before)."""
-    broke = None
-    for p in points:
-        if p.status == "fail" and (broke is None):
-            broke = p
-        elif p.status == "pass":
-            broke = None
-    return broke
-
-
 def _series(
     results_dir: Path, machine: str, target_list: list[tg.Target]
 ) -> tuple[list[tg.CommitResults], dict[str, list[Point]]]:
     _, per_commit = tg.all_commit_results(results_dir, machine)
-    series: dict[str, list[Point]] = {}
-    for t in target_list:
-        pts = []
-        for res in per_commit:
-            v = tg.evaluate(t, res)
-            pts.append(Point(res.commit, res.date or 0, v.value, v.status))
-        series[t.id] = pts
-    return per_commit, series
+
+    def points(t: tg.Target) -> list[Point]:
+        return [Point(j.commit, j.date or 0, j.verdict.value, j.status)
+                for j in tg.history(t, per_commit)]  # fmt: skip
+
+    return per_commit, {t.id: points(t) for t in target_list}
 
 
 def _floor_points(per_commit: list[tg.CommitResults], name: str) -> tuple[list[Point], str]:
@@ -306,7 +292,7 @@ def targets_page(
         for t in target_list:
             pts = series[t.id]
             noise = cal.noise.get(t.display_name) if cal else None
-            broke = first_break(pts)
+            broke = tg.first_break(pts)
             broke_text = (
                 f"first broken at <code>{broke.commit[:8]}</code>"
                 if broke

@@ -13,10 +13,11 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from asv.results import Results
 
@@ -405,6 +406,92 @@ def render_text(
     if fmt == "html":
         return table
     return f"**{head}**\n\n{table}" if fmt == "markdown" else f"{head}\n{table}"
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A target's verdict at one commit of the history."""
+
+    commit: str
+    date: int | None  # commit date, ms since the epoch
+    verdict: Verdict
+
+    @property
+    def status(self) -> str:
+        return self.verdict.status
+
+
+def history(target: Target, per_commit: list[CommitResults]) -> list[Judged]:
+    """The target judged at every commit of ``per_commit`` (all_commit_results: oldest
+    first)."""
+    return [Judged(r.commit, r.date, evaluate(target, r)) for r in per_commit]
+
+
+class _HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+S = TypeVar("S", bound=_HasStatus)
+
+
+def first_break(points: Sequence[S]) -> S | None:
+    """The first failing commit after the last passing one before it (or the first failing
+    commit, if it never passed before)."""
+    broke = None
+    for p in points:
+        if p.status == "fail" and (broke is None):
+            broke = p
+        elif p.status == "pass":
+            broke = None
+    return broke
+
+
+def render_history(
+    target_list: list[Target],
+    per_commit: list[CommitResults],
+    machine: str,
+    fmt: tables.Format = "text",
+) -> str:
+    """Per target: its value and verdict at each commit that measured it, oldest first,
+    where it last broke, and how many commits did not measure it."""
+    out = [f"Targets per commit on {machine}: {len(per_commit)} commits, oldest first"]
+    for t in target_list:
+        judged = history(t, per_commit)
+        shown = [j for j in judged if j.verdict.value is not None]
+        broke = first_break(judged)
+        told = [
+            f"{t.id}: {t.bound_text}",
+            f"{len(shown)} of {len(judged)} commits measured it",
+            f"failing since {broke.commit[:8]}"
+            if broke
+            else "passing at the newest commit that judged it"
+            if shown
+            else "never judged",
+        ]
+        out += ["", f"### {', '.join(told)}" if fmt == "markdown" else ", ".join(told)]
+        if fmt == "markdown":
+            out.append("")
+        rows = [
+            (j.commit[:8], _day(j.date), f"{j.verdict.value:.4g} {t.unit}", j.status) for j in shown
+        ]
+        if rows:
+            out.append(tables.render(("commit", "date", "value", "verdict"), rows, fmt))
+    return "\n".join(out)
+
+
+def history_json(target_list: list[Target], per_commit: list[CommitResults], machine: str) -> str:
+    def point(j: Judged) -> dict[str, Any]:
+        v = j.verdict
+        return {"commit": j.commit, "date": j.date, "value": v.value, "status": v.status,
+                "reason": v.reason}  # fmt: skip
+
+    series = {t.id: [point(j) for j in history(t, per_commit)] for t in target_list}
+    return json.dumps({"machine": machine, "targets": series}, indent=2)
+
+
+def _day(date: int | None) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(date / 1000)) if date else "?"
 
 
 def render_json(verdicts: list[Verdict], results: CommitResults) -> str:
