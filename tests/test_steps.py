@@ -41,9 +41,14 @@ def test_verdicts_already_stored_are_shown_without_measuring(tmp_path: Path) -> 
     if len(found) < 2:
         pytest.skip(f"no committed history of {MACHINE}")
     first = found[0]
-    verdict = triaged.Verdict(first.name, first.base, first.head, "confirmed", ratio=1.2)
+    verdict = triaged.Verdict(
+        first.name, first.base, first.head, "confirmed", ratio=1.2, expect=first.expect
+    )
+    other = "improvement" if first.expect == "regression" else "regression"
+    # the same commits measured to confirm the other way (a history measured again)
+    flipped = triaged.Verdict(first.name, first.base, first.head, "refuted", expect=other)
     store = triaged.store_path(tmp_path, MACHINE)
-    triaged.write(store, {verdict.key: verdict})
+    triaged.write(store, {verdict.key: verdict, flipped.key: flipped})
     known = steps.stored(found, triaged.read(store))
     assert known == {first: verdict}
     lines = steps.render(found, known).splitlines()[1:]

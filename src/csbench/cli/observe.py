@@ -54,9 +54,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         if args.history:
             machine, per_commit = tg.all_commit_results(Path(args.results), args.machine)
         else:
-            results = tg.load_commit_results(
-                Path(args.results), args.machine, args.commit, resolve
-            )
+            results = tg.load_commit_results(Path(args.results), args.machine, args.commit, resolve)
     except (tg.TargetFileError, tg.ResultsNotFound) as exc:
         print(f"csbench targets: {exc}", file=sys.stderr)
         return 2

@@ -48,7 +48,7 @@ def triage(
     bases = {s: s.base or parents[s.head] for s in steps}
     todo: dict[tuple[str, str], list[tuple[Listed, paired.Case | None]]] = {}
     for step in steps:
-        if not force and key_of(step.name, bases[step], step.head) in known:
+        if not force and key_of(step.name, bases[step], step.head, step.expect) in known:
             continue
         case = suite.time_case_of(step.name, cases)
         todo.setdefault((bases[step], step.head), []).append((step, case))
@@ -57,7 +57,7 @@ def triage(
         for v in _measure(repo, base, head, group, settings, builds, log):
             known[v.key] = v
         write(store, known)
-    return [known[key_of(s.name, bases[s], s.head)] for s in steps]
+    return [known[key_of(s.name, bases[s], s.head, s.expect)] for s in steps]
 
 
 def _measure(
@@ -75,7 +75,7 @@ def _measure(
     def verdict(step: Listed, kind: str, **fields: Any) -> Verdict:
         ratio = step.after / step.before if step.before else None
         return Verdict(step.name, base, head, kind, listed_ratio=ratio, measured=now,
-                       settings=used, **fields)  # fmt: skip
+                       settings=used, expect=step.expect, **fields)  # fmt: skip
 
     out = [verdict(s, "not pairable", reason="no time_ benchmark measures this series")
            for s, c in group if c is None]  # fmt: skip

@@ -39,10 +39,15 @@ class Step:
     def ratio(self) -> float:
         return self.after / self.before
 
+    @property
+    def expect(self) -> str:
+        """What paired A/B must find to confirm it."""
+        return "regression" if self.ratio > 1 else "improvement"
+
     def listed(self, machine: str) -> Listed:
         """The step as csbench triage measures it."""
-        expect = "regression" if self.ratio > 1 else "improvement"
-        return Listed(self.name, machine, self.head, self.base, self.before, self.after, expect)
+        return Listed(self.name, machine, self.head, self.base, self.before, self.after,
+                      self.expect)  # fmt: skip
 
 
 def largest(
@@ -78,7 +83,7 @@ def largest(
 
 def stored(steps: list[Step], known: dict[str, Verdict]) -> dict[Step, Verdict]:
     """The verdicts a triage file (csbench.observe.triaged.read) already holds for ``steps``."""
-    return {s: v for s in steps if (v := known.get(key_of(s.name, s.base, s.head)))}
+    return {s: v for s in steps if (v := known.get(key_of(s.name, s.base, s.head, s.expect)))}
 
 
 def render(steps: list[Step], verdicts: dict[Step, Verdict], fmt: tables.Format = "text") -> str:

@@ -53,14 +53,23 @@ class Verdict:
     settings: dict[str, Any] = field(default_factory=dict)
     # a confirmed step: where its op's CPU time went (csbench.observe.cpuprofile.explanation)
     explained: dict[str, Any] | None = None
+    # what the step was measured to confirm (Listed.expect); a record written before this
+    # field: a speed-up in the history was an improvement, anything else a regression
+    expect: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.expect:
+            faster = self.listed_ratio is not None and self.listed_ratio < 1
+            self.expect = "improvement" if faster else "regression"
 
     @property
     def key(self) -> str:
-        return key_of(self.name, self.base, self.head)
+        return key_of(self.name, self.base, self.head, self.expect)
 
 
-def key_of(name: str, base: str, head: str) -> str:
-    return f"{name} {base[:12]}..{head[:12]}"
+def key_of(name: str, base: str, head: str, expect: str = "regression") -> str:
+    """A verdict's key in the triage file: one per step and what it was to confirm."""
+    return f"{name} {base[:12]}..{head[:12]}" + ("" if expect == "regression" else f" {expect}")
 
 
 def listed(html_dir: Path) -> list[Listed]:
@@ -117,6 +126,7 @@ def on_site(html_dir: Path, results_dir: Path) -> dict[str, list[tuple[Listed, V
             stores[step.machine] = read(store_path(results_dir, step.machine))
         known = stores[step.machine]
         found = [v for v in known.values() if v.name == step.name and v.head == step.head
-                 and (step.base is None or v.base == step.base)]  # fmt: skip
+                 and (step.base is None or v.base == step.base)
+                 and v.expect == step.expect]  # fmt: skip
         out.setdefault(step.machine, []).append((step, found[0] if found else None))
     return out
