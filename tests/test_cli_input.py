@@ -53,6 +53,10 @@ def _cases(repos: dict[str, Path], tmp: Path) -> list[tuple[list[str], str]]:
     bad_thresholds.write_text('{"machine": "m", "commit": "c", "runs": 1, "created": "x", '
                               '"factors": {"a": -5}}')  # fmt: skip
     cs = str(repos["cs"])
+    failed_only, elsewhere = tmp / "failed.jsonl", tmp / "elsewhere.jsonl"
+    record = {"commit": "f0f0f0f0" * 5, "date": "2020-01-01", "subject": "s"}
+    failed_only.write_text(json.dumps({**record, "status": "failed"}) + "\n")
+    elsewhere.write_text(json.dumps({**record, "status": "built"}) + "\n")  # not in the repo
     return [
         (["run", "--repo", str(tmp / "missing"), "HEAD^!"], "no such directory"),
         (["run", "--repo", str(repos["plain"]), "HEAD^!"], "not a git repository"),
@@ -64,6 +68,9 @@ def _cases(repos: dict[str, Path], tmp: Path) -> list[tuple[list[str], str]]:
         (["run", "--repo", cs, "HEAD^!", "--shard", "x"], "'x' is not I/N"),
         (["run", "--repo", cs, "NEW", "--shard", "1/2"], "name a git range or HASHFILE:"),
         (["run", "--repo", cs, "HEAD^!", "--profile", "nosuch"], "no preset 'nosuch' in"),
+        (["run", "--repo", cs, f"BUILT:{tmp / 'none.jsonl'}"], "none.jsonl: no build report"),
+        (["run", "--repo", cs, f"BUILT:{failed_only}"], "no commit recorded as built"),
+        (["run", "--repo", cs, f"BUILT:{elsewhere}"], "unknown revision 'f0f0f0f0"),
         (["asv", "--repo", str(repos["other"]), "run", "HEAD^!"], "no commit holds"),
         (["ci", "HEAD", "nosuch", "--repo", cs], "unknown revision 'nosuch'"),
         (["ci", "HEAD", "HEAD", "--repo", str(repos["empty"])], "has no commits"),

@@ -154,6 +154,16 @@ def test_build_report_records_built_and_failed_commits(commits, tmp_path: Path) 
     assert out.returncode == 0, out.stderr[-3000:]
     first = [json.loads(line) for line in report.read_text().splitlines()]
     assert [r["commit"] for r in first] == [made["original"], made["same"]]
+    # `csbench run BUILT:REPORT` measures the commits the report records as built
+    results = tmp_path / "built"
+    out = csbench(
+        tmp_path, "run", "--repo", str(repo), f"BUILT:{report}", "--machine", MACHINE,
+        "--results", str(results), "--bench", BENCH[1], "--cpu-profiles", "none", "--quick",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert f"csbench run: 2 commits recorded as built in {report}" in out.stderr
+    stored = sorted(p.name[:8] for p in (results / MACHINE).glob("*-*.json"))
+    assert stored == sorted(c[:8] for c in (made["original"], made["same"]))
     out = csbench(tmp_path, *args)  # resumes: only the commits not in the report yet
     assert out.returncode == 0, out.stderr[-3000:]
     records = {

@@ -12,7 +12,7 @@ from pathlib import Path
 from csbench.cli.argtypes import positive_int, shard
 from csbench.cli.common import Handler, checked_repo, log
 from csbench.cli.guard import add_triage_options
-from csbench.commits import asvconf, git
+from csbench.commits import asvconf, builds, git
 from csbench.commits.checkout import build_reference
 from csbench.commits.config import configured_repo
 from csbench.measure import procs
@@ -29,13 +29,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     rest = [*args.rest, *(w for b in bench for w in ("--bench", b))]
     repo = configured_repo(args.repo)
     spec = args.range
-    if repo:  # bad input is one line, before asv writes anything
+    report = builds.report_of(spec)
+    built = report is not None
+    if repo and not built:  # bad input is one line, before asv writes anything
         git.check_range(git.check_repo(repo), spec)
     local = repo is not None and not git.is_url(repo)
-    if args.shard and not local:
-        raise UsageError("--shard needs a local repository (--repo, csbench mirror)")
+    for needs, what in ((args.shard, "--shard"), (built, builds.BUILT)):
+        if needs and not local:
+            raise UsageError(f"{what} needs a local repository (--repo, csbench mirror)")
     commits: list[str] = []
-    if local and (args.shard or spec not in git.ASV_RANGE_WORDS):
+    if report is not None:
+        checked = git.check_repo(repo)
+        commits = [git.resolve(checked, c) for c in builds.built_commits(report)]
+        log(f"csbench run: {len(commits)} commits recorded as built in {report}")
+    elif local and (args.shard or spec not in git.ASV_RANGE_WORDS):
         commits = git.range_commits(repo, spec)
     if args.shard:
         index, count = args.shard
@@ -55,8 +62,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     interleave = any(a.startswith(("--interleave", "--no-interleave")) for a in rest)
     order = [] if interleave else ["--no-interleave-rounds"]
     with procs.temp_dir("run") as scratch:
-        if args.shard:
-            hashfile = Path(scratch) / "shard.txt"
+        if args.shard or built:
+            hashfile = Path(scratch) / "commits.txt"
             hashfile.write_text("\n".join(commits) + "\n")
             spec = f"HASHFILE:{hashfile}"
         code = asvconf.asv(["run", spec, "--machine", machine, *order, *rest], config).returncode
@@ -222,7 +229,6 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _cmd_builds(args: argparse.Namespace) -> int:
-    from csbench.commits import builds
     from csbench.measure.bun import ensure_tools
 
     repo = checked_repo(args.repo)
@@ -249,7 +255,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     run.add_argument(
         "--results", help="results directory (default: results/; e.g. a scratch one for A/A)"
     )
-    run.add_argument("range", help="commit range, e.g. 2307c8d^! or master~5..master")
+    run.add_argument(
+        "range",
+        help="commit range, e.g. 2307c8d^! or master~5..master; BUILT[:REPORT]: every commit "
+        "results/build-report.jsonl (or REPORT) records as built",
+    )
     run.add_argument(
         "--bench", action="append",
         help="asv --bench regex (repeat); other asv options may follow the range",

@@ -21,6 +21,7 @@ from csbench.commits.checkout import built_commit
 from csbench.measure import atomic, procs
 from csbench.measure.build import BUILD_INFO, BuildError
 from csbench.measure.errors import UsageError
+from csbench.measure.paths import project_root
 
 REPORT_NAME = "build-report.jsonl"
 LOG_FORMAT = "%H%x09%cI%x09%s"
@@ -70,6 +71,29 @@ def read_report(path: Path) -> dict[str, BuildRecord]:
             raise ReportError(f"{path}: line {number}: not a build record: {exc}") from None
         records[record.commit] = record
     return records
+
+
+# csbench run's range word: every commit the build report records as built (BUILT: the
+# project's results/build-report.jsonl; BUILT:PATH another report)
+BUILT = "BUILT"
+
+
+def report_of(spec: str) -> Path | None:
+    """The build report a ``BUILT[:PATH]`` range names; None for any other range."""
+    if spec == BUILT:
+        return project_root() / "results" / REPORT_NAME
+    return Path(spec.removeprefix(f"{BUILT}:")) if spec.startswith(f"{BUILT}:") else None
+
+
+def built_commits(path: Path) -> list[str]:
+    """The commits the report at ``path`` records as built, newest first (as asv lists a
+    range); UsageError when it records none."""
+    if not path.is_file():
+        raise UsageError(f"{path}: no build report (csbench builds --output {path})")
+    built = [r for r in read_report(path).values() if r.status == "built"]
+    if not built:
+        raise UsageError(f"{path}: no commit recorded as built (csbench builds writes it)")
+    return [r.commit for r in sorted(built, key=lambda r: r.date, reverse=True)]
 
 
 def write_report(path: Path, records: dict[str, BuildRecord]) -> None:
