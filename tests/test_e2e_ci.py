@@ -84,6 +84,9 @@ def test_ci_exit_codes(
         regressions = text.split("### Regressions", 1)[1].split("###", 1)[0]
         regressions = regressions.split("<details>", 1)[0]  # the rest, collapsed
         assert "find_by_id" in regressions and "time_noop" not in regressions
+    if code == 2:  # why it failed, from the benchmark's stderr (csbench.observe.failures)
+        why = text.split("<summary>Why <code>core.Core.time_op", 1)[1].split("</details>")[0]
+        assert "find_by_id" in why and "<csbench>" not in why and str(Path.home()) not in why
     if code in (0, 1):  # the selection runs no target's benchmark: one line, no table
         assert "### Targets at HEAD\n\nNot run by this selection: auth-login-p95," in text
 

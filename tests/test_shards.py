@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import csbench
 
+from csbench.observe import failures
 from csbench.observe.shards import MergeError, merge
 
 RESULTS = Path(__file__).parents[1] / "results"
@@ -45,16 +46,19 @@ def test_shards_merge_into_one_history_and_again_copy_nothing(
 ) -> None:
     a = shard(tmp_path, "a", committed[:2])
     b = shard(tmp_path, "b", committed[2:])
+    machine = committed[0].parent.name
+    commit = json.loads(committed[2].read_text())["commit_hash"]
+    failures.record(b, machine, commit, {"core.Core.time_op": 1}, {"core.Core.time_op": "E: x"})
     dest = tmp_path / "results"
     merged = merge([a, b], dest)
-    machine = committed[0].parent.name
     assert sorted(p.name for p in (dest / machine).iterdir()) == sorted(
         ["machine.json", *(f.name for f in committed)]
     )
-    assert len(merged.copied) == 5 and merged.same == 0  # 3 results, 2 metadata files
+    assert len(merged.copied) == 6 and merged.same == 0  # 3 results, 2 metadata, 1 failures
+    assert failures.read(dest, machine, commit) == {"core.Core.time_op": "E: x"}
     assert (dest / "benchmarks.json").read_bytes() == (RESULTS / "benchmarks.json").read_bytes()
     again = merge([a, b], dest)
-    assert again.copied == [] and again.same == 5
+    assert again.copied == [] and again.same == 6
 
 
 def test_what_cannot_be_merged_is_named_and_nothing_is_copied(

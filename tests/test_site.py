@@ -63,3 +63,23 @@ def test_vendor_rewrites_every_cdn_address(tmp_path: Path) -> None:
     index.write_text('<script src="https://cdn.jsdelivr.net/npm/other@1/x.js"></script>')
     with pytest.raises(site.SiteError, match=r"cdn\.jsdelivr\.net"):
         site.vendor(tmp_path, modules)
+
+
+def test_the_commits_page_says_why_a_benchmark_failed(tmp_path: Path) -> None:
+    import shutil
+
+    from csbench.observe import failures
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES, results)
+    commit = site.commits_page(results, load_targets())[1].pop()
+    page = site.commits_page(results, load_targets())[0]
+    assert "benchmarks failed" not in page
+    why = "csbench.measure.bridge.CheckFailed: run: find_by_id: <expected> 1, got 2"
+    failures.record(
+        results, "fixture-npm", commit, {"core.Core.time_op": 1}, {"core.Core.time_op": why}
+    )
+    page = site.commits_page(results, load_targets())[0]
+    section = page.split(f'<h3 id="{commit}">', 1)[1]
+    assert "<summary>1 benchmark failed: why</summary>" in section
+    assert "run: find_by_id: &lt;expected&gt; 1, got 2" in section  # escaped

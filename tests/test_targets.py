@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from csbench import cli
+from csbench.observe import failures
 from csbench.observe import targets as tg
 from csbench.observe.targets import (
     Target,
@@ -362,6 +363,15 @@ def test_a_targets_history_is_judged_at_every_commit(tmp_path: Path, capsys) -> 
     series = json.loads(capsys.readouterr().out)["targets"]["simple-query-p95"]
     assert [p["commit"] for p in series] == commits
     assert series[2]["value"] is None and series[2]["reason"] == tg.BENCHMARK_FAILED
+    # why it failed, when the run recorded it (csbench.observe.failures)
+    why = "csbench.measure.bridge.CheckFailed: run: find_by_indexed: expected 3, got 4\nmore"
+    failures.record(
+        results_dir, "fixture-npm", commits[2], {bound.benchmark: 1}, {bound.benchmark: why}
+    )
+    failed = tg.evaluate(bound, tg.all_commit_results(results_dir)[1][2])
+    assert failed.unjudged_by_failure, failed
+    assert failed.reason == f"{tg.BENCHMARK_FAILED}: {why.splitlines()[0]}"
+    assert cli.main([*base, "--strict", "--target", "simple-query-p95"]) == 1
     assert cli.main([*base, "--target", "cpu-share"]) == 2
     assert "no target 'cpu-share'" in capsys.readouterr().err
     assert cli.main([*base, "--commit", commits[0]]) == 2

@@ -24,6 +24,8 @@ from csbench.measure.paths import project_root, work_dir
 PATH_KEYS = ("benchmark_dir", "env_dir", "results_dir", "html_dir")
 PROMPTING = ("machine", "quickstart", "rm")  # asv commands that may ask on the terminal
 REPLACE_REFSPEC = "+refs/replace/*:refs/replace/*"
+# csbench's asv plugin (the leading "." makes asv import a module of its own, not asv's)
+ASV_PLUGIN = ".csbench.commits.asvplugin"
 
 
 def load_conf(path: Path | None = None) -> dict[str, Any]:
@@ -41,6 +43,7 @@ def derived_config(repo: str | None = None, name: str = "run", **overrides: Any)
     if repo:
         local = Path(repo).expanduser()
         conf["repo"] = str(local.resolve()) if local.exists() else repo
+    conf["plugins"] = [*conf.get("plugins", []), ASV_PLUGIN]
     conf.update(overrides)
     for key in PATH_KEYS:
         conf[key] = str((root / conf[key]).resolve())

@@ -27,7 +27,7 @@ from csbench.guard import calibrate, compare, paired
 from csbench.measure import procs
 from csbench.measure.build import BuildError
 from csbench.measure.errors import UsageError
-from csbench.observe import calibration, cpuprofile, suite, tables
+from csbench.observe import calibration, cpuprofile, failures, suite, tables
 from csbench.observe import targets as tg
 
 OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
@@ -51,6 +51,15 @@ class CiResult:
     error: str = ""
     # per paired regression (at most cpuprofile.EXPLAINED): where its op's CPU time went
     explained: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # why a benchmark failed at HEAD (a paired case's name, or asv's benchmark name:
+    # csbench.observe.failures)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def why(self, change: compare.Change) -> str | None:
+        """Why ``change``'s benchmark failed at HEAD, if that is known."""
+        return self.failures.get(change.name) or self.failures.get(
+            compare.benchmark_of(change.name)
+        )
 
     def of(self, kind: str) -> list[compare.Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -154,6 +163,10 @@ def ci(
             cases = suite.select(bench, every)
             measured = paired.measure(trees[0], trees[1], cases, paired_settings, log)
             result.changes = [m.change(paired_settings) for m in measured]
+            result.failures.update({
+                m.case.name: failures.scrub(str(m.error.errors["head"]))
+                for m in measured if m.error is not None and "head" in m.error.errors
+            })  # fmt: skip
             result.paired_count = len(cases)
             _explain(result, trees, cases, log)
             result.units.update({c.benchmark: "seconds" for c in cases})
@@ -178,6 +191,7 @@ def ci(
         thresholds.default_factor if thresholds else calibration.DEFAULT_FACTOR,
     )
     result.units.update(_units(results))
+    result.failures.update(failures.read(results, machine, head))
     try:
         commit = tg.load_commit_results(results, machine, head)
         verdicts = [tg.evaluate(t, commit) for t in tg.load_targets()]
@@ -273,6 +287,12 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
     for kind, title in FLAGGED:
         if result.of(kind):
             lines += ["", f"### {title}", "", table(result.of(kind))]
+        whys = [
+            (c.name, why) for c in result.of(kind) if kind == "failed" and (why := result.why(c))
+        ]
+        for name, why in whys:
+            lines += ["", f"<details><summary>Why <code>{name}</code> failed at HEAD</summary>",
+                      "", "```", why, "```", "", "</details>"]  # fmt: skip
     for name, explained in result.explained.items():
         lines += [
             "",

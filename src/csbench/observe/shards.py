@@ -1,5 +1,6 @@
 """Results directories of shards (``csbench run --shard I/N`` on several machines of one
-kind) merged into one history: ``csbench merge``.
+kind) merged into one history, with their stored profiles and failure reasons: ``csbench
+merge``.
 
 Shards are comparable when they ran the same suite (the same benchmarks.json: benchmark
 names and versions; it replaces the destination's, as ``asv run``'s does) on machines of
@@ -17,6 +18,7 @@ from pathlib import Path
 from csbench.measure import atomic
 from csbench.measure.errors import UsageError
 from csbench.observe.bottlenecks import PROFILES_DIR
+from csbench.observe.failures import FAILURES_DIR
 from csbench.observe.results import ResultsError, load_file, machines, result_paths
 
 
@@ -58,6 +60,9 @@ def merge(sources: list[Path], dest: Path) -> Merged:
                 _claim(plan, dest / machine / path.name, path, "one commit measured twice")
             for path in sorted((src / PROFILES_DIR / machine).glob("*.json")):
                 _claim(plan, dest / PROFILES_DIR / machine / path.name, path, "profiled twice")
+            for path in sorted((src / FAILURES_DIR / machine).glob("*.json")):
+                _claim(plan, dest / FAILURES_DIR / machine / path.name, path,
+                       "one commit measured twice")  # fmt: skip
     out = Merged()
     for target, path in sorted(plan.items()):
         if target.is_file() and target.read_bytes() == path.read_bytes():

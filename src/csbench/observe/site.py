@@ -430,11 +430,24 @@ def commits_page(results_dir: Path, target_list: list[tg.Target]) -> tuple[str, 
             verdicts = [tg.evaluate(t, res) for t in target_list]
             out.append(
                 f'<h3 id="{res.commit}"><code>{res.commit[:8]}</code> ({date}): {stored} '
-                f"benchmarks stored</h3>" + tg.render_text(verdicts, res, "html")
+                f"benchmarks stored</h3>"
+                + tg.render_text(verdicts, res, "html")
+                + _failures_html(res.failures)
             )
             shown.add(res.commit)
     out.append("</body></html>")
     return "\n".join(out), shown
+
+
+def _failures_html(failed: dict[str, str]) -> str:
+    """Why each benchmark failed at a commit, collapsed (csbench.observe.failures)."""
+    if not failed:
+        return ""
+    rows = "".join(f"<tr><td><code>{html.escape(name)}</code></td><td><pre>{html.escape(why)}"
+                   "</pre></td></tr>" for name, why in failed.items())  # fmt: skip
+    many = "s" if len(failed) > 1 else ""
+    return (f"<details><summary>{len(failed)} benchmark{many} failed: why</summary><table>{rows}"
+            "</table></details>")  # fmt: skip
 
 
 def builds_page(report: Path, measured: set[str] | None = None) -> str:

@@ -23,8 +23,8 @@ from asv.results import Results
 
 from csbench.measure import yamlfile
 from csbench.measure.paths import project_root
+from csbench.observe import failures, suite, tables
 from csbench.observe import results as stored
-from csbench.observe import suite, tables
 
 BENCHMARK_FAILED = "benchmark failed at this commit"
 NOT_RUN = "not run"
@@ -207,6 +207,7 @@ class CommitResults:
     date: int | None
     results: dict[str, dict[str, Any]]  # benchmark -> {"result": [...], "params": [...]}
     benchmarks: dict[str, Any]  # results/benchmarks.json
+    failures: dict[str, str] = field(default_factory=dict)  # benchmark -> why it failed
 
 
 class ResultsNotFound(LookupError):
@@ -248,16 +249,18 @@ def _result_files(
 
 
 def _commit_results(
-    machine: str, files: list[Results], chosen: Results, meta: dict[str, Any]
+    results_dir: Path, machine: str, files: list[Results], chosen: Results, meta: dict[str, Any]
 ) -> CommitResults:
-    """The results of ``chosen``'s commit, merged over every file of that commit; a result
-    of an earlier version of its benchmark is left out (it measured something else)."""
+    """The results of ``chosen``'s commit, merged over every file of that commit, and why
+    its benchmarks failed; a result of an earlier version of its benchmark is left out (it
+    measured something else)."""
     merged: dict[str, dict[str, Any]] = {}
     current = stored.versions(meta)
     for data in files:
         if data.commit_hash == chosen.commit_hash:
             merged.update(stored.by_benchmark(data, current))
-    return CommitResults(machine, chosen.commit_hash, chosen.date, merged, meta)
+    why = failures.read(results_dir, machine, chosen.commit_hash)
+    return CommitResults(machine, chosen.commit_hash, chosen.date, merged, meta, why)
 
 
 def _benchmarks_meta(results_dir: Path) -> dict[str, Any]:
@@ -292,7 +295,7 @@ def load_commit_results(
         if len(hashes) > 1:
             raise ResultsNotFound(f"commit {commit} is ambiguous: {', '.join(sorted(hashes))}")
         chosen = matches[0]
-    return _commit_results(machine, files, chosen, meta)
+    return _commit_results(results_dir, machine, files, chosen, meta)
 
 
 def all_commit_results(
@@ -306,7 +309,9 @@ def all_commit_results(
     for data in files:
         first.setdefault(data.commit_hash, data)
     ordered = sorted(first.values(), key=lambda d: (d.date or 0, d.commit_hash))
-    return machine, [_commit_results(machine, files, chosen, meta) for chosen in ordered]
+    return machine, [
+        _commit_results(results_dir, machine, files, chosen, meta) for chosen in ordered
+    ]
 
 
 @dataclass(frozen=True)
@@ -324,7 +329,7 @@ class Verdict:
     @property
     def unjudged_by_failure(self) -> bool:
         """Not judged because the benchmark failed (not because it was skipped or not run)."""
-        return self.status == "not measured" and self.reason == BENCHMARK_FAILED
+        return self.status == "not measured" and self.reason.startswith(BENCHMARK_FAILED)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -369,7 +374,8 @@ def measured(
     values = stored["result"]
     value = values[index] if values and index < len(values) else None
     if value is None:
-        return None, BENCHMARK_FAILED
+        why = results.failures.get(benchmark)
+        return None, BENCHMARK_FAILED + (f": {failures.first_line(why)}" if why else "")
     if isinstance(value, float) and math.isnan(value):
         return None, "skipped: the area is missing at this commit"
     stored_unit = meta.get("unit", "")
