@@ -33,7 +33,7 @@ def test_the_build_report_links_each_measured_commit_to_its_targets(tmp_path: Pa
     stored = next((FIXTURES / "fixture-npm").glob("3c9235d5-*.json"))
     measured = load_file(stored, "fixture-npm").commit_hash
     page, shown = site.commits_page(FIXTURES, load_targets())
-    assert shown == {measured}
+    assert set(shown) == {measured} and "core" in shown[measured]
     section = page.split(f'<h3 id="{measured}">', 1)[1]
     assert "<table>" in section and "simple-query-p95" in section and "benchmarks stored" in section
     report = tmp_path / "build-report.jsonl"
@@ -45,6 +45,8 @@ def test_the_build_report_links_each_measured_commit_to_its_targets(tmp_path: Pa
     builds = site.builds_page(report, shown)
     assert f'<a href="commits.html#{measured}"><code>{measured[:8]}</code></a>' in builds
     assert f"<td><code>{'f' * 8}</code></td>" in builds and "1 measured" in builds
+    assert f"<td>{' '.join(shown[measured])}</td>" in builds  # the modules it stored
+    assert "commits per benchmark module stored: " in builds and "core 1" in builds
 
 
 def test_vendor_rewrites_every_cdn_address(tmp_path: Path) -> None:
@@ -72,7 +74,7 @@ def test_the_commits_page_says_why_a_benchmark_failed(tmp_path: Path) -> None:
 
     results = tmp_path / "results"
     shutil.copytree(FIXTURES, results)
-    commit = site.commits_page(results, load_targets())[1].pop()
+    (commit,) = site.commits_page(results, load_targets())[1]
     page = site.commits_page(results, load_targets())[0]
     assert "benchmarks failed" not in page
     why = "csbench.measure.bridge.CheckFailed: run: find_by_id: <expected> 1, got 2"

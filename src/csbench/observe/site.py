@@ -411,16 +411,29 @@ def check_site(html_dir: Path, screenshot: Path, pages: tuple[str, ...]) -> dict
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def commits_page(results_dir: Path, target_list: list[tg.Target]) -> tuple[str, set[str]]:
+def _families(res: tg.CommitResults) -> list[str]:
+    """The benchmark modules (areas, load, reference) of which ``res`` holds a number."""
+
+    def number(entry: object) -> bool:
+        values = entry.get("result") if isinstance(entry, dict) else None
+        return any(isinstance(v, (int, float)) and v == v for v in values or [])
+
+    return sorted({name.split(".", 1)[0] for name, e in res.results.items() if number(e)})
+
+
+def commits_page(
+    results_dir: Path, target_list: list[tg.Target]
+) -> tuple[str, dict[str, list[str]]]:
     """commits.html: per machine, each measured commit (newest first, anchored by its hash)
-    with its targets' verdicts and how many benchmarks it stored; and the hashes shown."""
+    with its targets' verdicts, how many benchmarks it stored and of which modules; and
+    the modules stored per commit shown."""
     out = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>csbench commits</title>"
         f"<style>{STYLE} td {{ padding: 2px 6px; }}</style></head><body>"
         '<p><a href="index.html">← benchmarks</a> · <a href="builds.html">builds</a></p>'
         "<h1>Each measured commit against the targets</h1>",
     ]
-    shown: set[str] = set()
+    shown: dict[str, list[str]] = {}
     for machine in tg.machines(results_dir):
         _, per_commit = tg.all_commit_results(results_dir, machine)
         out.append(f"<h2>machine {html.escape(machine)}: {len(per_commit)} commits</h2>")
@@ -428,13 +441,14 @@ def commits_page(results_dir: Path, target_list: list[tg.Target]) -> tuple[str, 
             stored = sum(1 for e in res.results.values() if isinstance(e, dict) and e.get("result"))
             date = time.strftime("%Y-%m-%d", time.gmtime(res.date / 1000)) if res.date else "?"
             verdicts = [tg.evaluate(t, res) for t in target_list]
+            families = _families(res)
             out.append(
                 f'<h3 id="{res.commit}"><code>{res.commit[:8]}</code> ({date}): {stored} '
-                f"benchmarks stored</h3>"
+                f"benchmarks stored ({html.escape(', '.join(families)) or 'no number'})</h3>"
                 + tg.render_text(verdicts, res, "html")
                 + _failures_html(res.failures)
             )
-            shown.add(res.commit)
+            shown[res.commit] = sorted({*shown.get(res.commit, []), *families})
     out.append("</body></html>")
     return "\n".join(out), shown
 
@@ -450,12 +464,16 @@ def _failures_html(failed: dict[str, str]) -> str:
             "</table></details>")  # fmt: skip
 
 
-def builds_page(report: Path, measured: set[str] | None = None) -> str:
+def builds_page(report: Path, measured: dict[str, list[str]] | None = None) -> str:
     """builds.html: one row per commit of the build report (csbench.commits.builds), a
-    commit with results linked to its section of commits.html."""
+    commit with results linked to its section of commits.html, with the benchmark modules
+    it stored."""
     records = sorted(read_report(report).values(), key=lambda r: r.date, reverse=True)
     built = sum(r.status == "built" for r in records)
-    measured = measured or set()
+    measured = measured or {}
+    counts = {m: sum(m in measured.get(r.commit, []) for r in records)
+              for m in sorted({m for fs in measured.values() for m in fs})}  # fmt: skip
+    coverage = ", ".join(f"{m} {n}" for m, n in counts.items())
 
     def commit_cell(commit: str) -> str:
         code = f"<code>{commit[:8]}</code>"
@@ -465,6 +483,7 @@ def builds_page(report: Path, measured: set[str] | None = None) -> str:
         f'<tr class="{r.status}"><td>{commit_cell(r.commit)}</td><td>{r.date[:10]}</td>'
         f"<td>{html.escape(', '.join(r.branches))}</td><td>{r.status}</td>"
         f"<td>{html.escape(r.method or r.layout)}</td><td>{r.seconds:g}</td>"
+        f"<td>{html.escape(' '.join(measured.get(r.commit, [])))}</td>"
         f"<td>{html.escape(r.subject[:80])}</td>"
         f"<td><pre>{html.escape(r.error[-600:])}</pre></td></tr>"
         for r in records
@@ -477,9 +496,10 @@ def builds_page(report: Path, measured: set[str] | None = None) -> str:
         '<p><a href="index.html">← benchmarks</a></p><h1>How each commit was built</h1>'
         f"<p>{len(records)} first-parent commits of the benchmarked branches: {built} built, "
         f"{len(records) - built} could not be (the reason is the build's own error); "
-        f"{sum(r.commit in measured for r in records)} measured (linked to their results).</p>"
-        "<table><tr><th>commit</th><th>date</th><th>branches</th><th>status</th>"
-        f"<th>how</th><th>s</th><th>subject</th><th>error</th></tr>{rows}</table>"
+        f"{sum(r.commit in measured for r in records)} measured (linked to their results)"
+        + (f"; commits per benchmark module stored: {html.escape(coverage)}" if coverage else "")
+        + ".</p><table><tr><th>commit</th><th>date</th><th>branches</th><th>status</th>"
+        f"<th>how</th><th>s</th><th>stored</th><th>subject</th><th>error</th></tr>{rows}</table>"
         "</body></html>"
     )
 
