@@ -86,3 +86,17 @@ def test_run_refuses_a_name_of_other_hardware_before_writing_anything(tmp_path: 
         assert out.stderr.count("\n") == 1 and "recorded on other hardware" in out.stderr
         assert f"use --machine {hardware.default_name(host)}" in out.stderr
     assert stored.read_text() == before and sorted(results.rglob("*")) == [stored.parent, stored]
+
+
+def test_a_registered_machine_records_its_hardware_for_asv() -> None:
+    """asv copies ~/.asv-machine.json's entry into each results directory's machine.json:
+    the entry holds the hardware, and a bare one (the name alone) is completed."""
+    from csbench.commits import asvconf
+
+    machine_file = Path.home() / ".asv-machine.json"  # the test session's HOME
+    name = "csbench-hardware-test"
+    data = json.loads(machine_file.read_text()) if machine_file.is_file() else {"version": 1}
+    machine_file.write_text(json.dumps({**data, name: {"machine": name}}))
+    assert asvconf.ensure_machine(name) == name
+    entry = json.loads(machine_file.read_text())[name]
+    assert {key: entry[key] for key in hardware.FIELDS} == hardware.this_host()

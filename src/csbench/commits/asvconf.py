@@ -106,11 +106,10 @@ def ensure_machine(name: str | None = None, results_dirs: list[Path] | None = No
     name = hardware.check_name(name, dirs, root / "benchmarks" / "thresholds")
     machine_file = Path.home() / ".asv-machine.json"
     known: dict[str, Any] = json.loads(machine_file.read_text()) if machine_file.is_file() else {}
-    if name not in known:
-        subprocess.run(
-            [sys.executable, "-m", "asv", "machine", "--yes", "--machine", name],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+    entry = known.get(name)
+    # asv writes machine.json from this entry: without the hardware, a results directory
+    # would not record what measured it (`asv machine --yes --machine NAME` stores the
+    # name alone, and keeps a bare entry bare)
+    if not isinstance(entry, dict) or any(key not in entry for key in hardware.FIELDS):
+        hardware.register(name)
     return name

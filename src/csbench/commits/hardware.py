@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from asv.machine import Machine
+from asv.machine import Machine, MachineCollection
 
 from csbench.measure.errors import UsageError
 
@@ -24,6 +24,12 @@ def this_host() -> Hardware:
     """This host's hardware as asv records it in machine.json."""
     found = Machine.get_defaults()
     return {key: str(found[key]) for key in FIELDS}
+
+
+def register(name: str) -> None:
+    """Record ``name`` with this host's hardware in asv's machine file (~/.asv-machine.json),
+    as ``asv machine`` would with every answer its default."""
+    MachineCollection.save(name, {**Machine.get_defaults(), "machine": name})
 
 
 def differences(recorded: Hardware, host: Hardware) -> list[str]:
