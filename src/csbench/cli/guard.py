@@ -274,19 +274,15 @@ def _cmd_triage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _first_parent_chains(args: argparse.Namespace) -> list[list[str]] | None:
-    """Each branch's first-parent commits, oldest first, from the configured repository;
-    None (said in a line) without a local one."""
-    from csbench.commits.config import configured_repo
-
-    repo = configured_repo(args.repo)
-    if not repo or git.is_url(repo):
+def _first_parent_chains(repo: str | None, branches: list[str] | None) -> list[list[str]] | None:
+    """Each branch's first-parent commits, oldest first, from ``repo`` (checked, local);
+    None (said in a line) without one."""
+    if repo is None:
         log("csbench steps: no local repository (--repo): steps follow commit dates, and "
             "where branches ran side by side a step may join two")  # fmt: skip
         return None
-    repo = checked_repo(repo)
     chains = []
-    for branch in args.branch or asvconf.load_conf()["branches"]:
+    for branch in branches or asvconf.load_conf()["branches"]:
         try:
             chains.append(git.first_parent(repo, branch, "%H"))
         except git.GitError as exc:
@@ -295,6 +291,7 @@ def _first_parent_chains(args: argparse.Namespace) -> list[list[str]] | None:
 
 
 def _cmd_steps(args: argparse.Namespace) -> int:
+    from csbench.commits.config import configured_repo
     from csbench.guard import triage
     from csbench.measure.bun import ensure_tools
     from csbench.measure.paths import project_root
@@ -306,15 +303,17 @@ def _cmd_steps(args: argparse.Namespace) -> int:
         machine = tg.machine_of(results_dir, args.machine)
     except tg.ResultsNotFound as exc:
         raise UsageError(str(exc)) from None
+    configured = configured_repo(args.repo)
+    local = checked_repo(configured) if configured and not git.is_url(configured) else None
     found = steps.largest(results_dir, machine, tuple(args.bench) or steps.DEFAULT_BENCH,
-                          args.top, _first_parent_chains(args))  # fmt: skip
+                          args.top, _first_parent_chains(local, args.branch))  # fmt: skip
     store = triaged.store_path(results_dir, machine)
     try:
         verdicts = steps.stored(found, triaged.read(store))
     except triaged.TriageError as exc:
         raise UsageError(str(exc)) from None
     if args.confirm and found:
-        repo = checked_repo(args.repo)
+        repo = local or checked_repo(args.repo)
         ensure_tools()
         settings = _paired_settings(args, calibration.load(machine))
         assert settings is not None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from csbench.observe import tables
@@ -77,10 +76,10 @@ def render(machine: str, table: list[Row], op: str, dataset: str, tolerance: flo
     header = ("commit", "date", "time_op", "p50", "ratio", "within", "in one process", "")
     rows = []
     for r in table:
-        day = datetime.fromtimestamp(r.date / 1000, UTC).strftime("%Y-%m-%d") if r.date else "-"
         agrees = r.agrees(tolerance)
         rows.append((
-            r.commit[:8], day, _fmt(r.time_us, ".3f"), _fmt(r.p50_us, ".3f"), _fmt(r.ratio, ".3f"),
+            r.commit[:8], tables.day(r.date, "-"), _fmt(r.time_us, ".3f"), _fmt(r.p50_us, ".3f"),
+            _fmt(r.ratio, ".3f"),
             "-" if agrees is None else "yes" if agrees else "no",
             _fmt(r.in_process_pct, ".1f") + " %" if r.in_process_pct is not None else "-",
             f"({r.reason})" if r.reason else "",

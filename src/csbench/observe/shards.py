@@ -21,6 +21,10 @@ from csbench.observe.bottlenecks import PROFILES_DIR
 from csbench.observe.failures import FAILURES_DIR
 from csbench.observe.results import ResultsError, load_file, machines, result_paths
 
+# csbench's records beside the results, one file per machine and commit, and what two
+# differing copies of one would mean
+SIDE_RECORDS = ((PROFILES_DIR, "profiled twice"), (FAILURES_DIR, "one commit measured twice"))
+
 
 class MergeError(UsageError):
     """Shards that cannot be merged; the message names the file and why."""
@@ -58,11 +62,9 @@ def merge(sources: list[Path], dest: Path) -> Merged:
                 except ResultsError as exc:
                     raise MergeError(str(exc)) from None
                 _claim(plan, dest / machine / path.name, path, "one commit measured twice")
-            for path in sorted((src / PROFILES_DIR / machine).glob("*.json")):
-                _claim(plan, dest / PROFILES_DIR / machine / path.name, path, "profiled twice")
-            for path in sorted((src / FAILURES_DIR / machine).glob("*.json")):
-                _claim(plan, dest / FAILURES_DIR / machine / path.name, path,
-                       "one commit measured twice")  # fmt: skip
+            for side, why in SIDE_RECORDS:
+                for path in sorted((src / side / machine).glob("*.json")):
+                    _claim(plan, dest / side / machine / path.name, path, why)
     out = Merged()
     for target, path in sorted(plan.items()):
         if target.is_file() and target.read_bytes() == path.read_bytes():

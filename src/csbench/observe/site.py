@@ -17,7 +17,6 @@ import html
 import json
 import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from csbench.commits.builds import REPORT_NAME, read_report
 from csbench.measure import atomic
 from csbench.measure.bun import npm_install
 from csbench.measure.paths import tools_dir
-from csbench.observe import bottlenecks, calibration, cpuprofile, triaged
+from csbench.observe import bottlenecks, calibration, cpuprofile, tables, triaged
 from csbench.observe import targets as tg
 
 SITE_PACKAGES = (
@@ -439,7 +438,7 @@ def commits_page(
         out.append(f"<h2>machine {html.escape(machine)}: {len(per_commit)} commits</h2>")
         for res in reversed(per_commit):
             stored = sum(1 for e in res.results.values() if isinstance(e, dict) and e.get("result"))
-            date = time.strftime("%Y-%m-%d", time.gmtime(res.date / 1000)) if res.date else "?"
+            date = tables.day(res.date)
             verdicts = [tg.evaluate(t, res) for t in target_list]
             families = _families(res)
             out.append(

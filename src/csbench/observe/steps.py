@@ -15,13 +15,12 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from csbench.observe import tables
 from csbench.observe.results import benchmarks_meta, read_machine, unrolled, versions
-from csbench.observe.triaged import Listed, Verdict, key_of
+from csbench.observe.triaged import Listed, Verdict, expected, key_of
 
 DEFAULT_BENCH = (r"^core\.Core\.time_op\(.*'small-10000'\)$",)
 
@@ -42,7 +41,7 @@ class Step:
     @property
     def expect(self) -> str:
         """What paired A/B must find to confirm it."""
-        return "regression" if self.ratio > 1 else "improvement"
+        return expected(self.ratio)
 
     def listed(self, machine: str) -> Listed:
         """The step as csbench triage measures it."""
@@ -94,7 +93,7 @@ def render(steps: list[Step], verdicts: dict[Step, Verdict], fmt: tables.Format 
         v = verdicts.get(s)
         way = "slower" if s.ratio > 1 else "faster"
         rows.append((
-            s.name, s.head[:8], time.strftime("%Y-%m-%d", time.gmtime(s.date / 1000)),
+            s.name, s.head[:8], tables.day(s.date),
             f"{s.ratio:.3f}", "-" if v is None or v.ratio is None else f"{v.ratio:.3f}",
             "not measured" if v is None else f"{v.verdict} ({way})",
         ))  # fmt: skip

@@ -3,12 +3,19 @@ terminal, GitHub Markdown for pull-request summaries and notes, HTML for the sit
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Literal
 
 from tabulate import tabulate
 
 Format = Literal["text", "markdown", "html"]
+
+
+def day(ms: int | None, missing: str = "?") -> str:
+    """A commit date as asv stores it (ms since the epoch) as a YYYY-MM-DD cell (UTC);
+    ``missing`` when there is none."""
+    return time.strftime("%Y-%m-%d", time.gmtime(ms / 1000)) if ms else missing
 
 
 def render(

@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -479,7 +478,8 @@ def render_history(
         if fmt == "markdown":
             out.append("")
         rows = [
-            (j.commit[:8], _day(j.date), f"{j.verdict.value:.4g} {t.unit}", j.status) for j in shown
+            (j.commit[:8], tables.day(j.date), f"{j.verdict.value:.4g} {t.unit}", j.status)
+            for j in shown
         ]
         if rows:
             out.append(tables.render(("commit", "date", "value", "verdict"), rows, fmt))
@@ -494,10 +494,6 @@ def history_json(target_list: list[Target], per_commit: list[CommitResults], mac
 
     series = {t.id: [point(j) for j in history(t, per_commit)] for t in target_list}
     return json.dumps({"machine": machine, "targets": series}, indent=2)
-
-
-def _day(date: int | None) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(date / 1000)) if date else "?"
 
 
 def render_json(verdicts: list[Verdict], results: CommitResults) -> str:

@@ -59,12 +59,18 @@ class Verdict:
 
     def __post_init__(self) -> None:
         if not self.expect:
-            faster = self.listed_ratio is not None and self.listed_ratio < 1
-            self.expect = "improvement" if faster else "regression"
+            self.expect = expected(self.listed_ratio)
 
     @property
     def key(self) -> str:
         return key_of(self.name, self.base, self.head, self.expect)
+
+
+def expected(ratio: float | None) -> str:
+    """What paired A/B must find to confirm a step of the history's ``ratio`` (after /
+    before): a speed-up is an improvement; a slowdown, or a step asv lists without one, a
+    regression."""
+    return "improvement" if ratio is not None and ratio < 1 else "regression"
 
 
 def key_of(name: str, base: str, head: str, expect: str = "regression") -> str:
