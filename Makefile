@@ -30,7 +30,7 @@ lint: setup
 # Everything (what CI runs): unit, integration (Bun on the npm Collection Store; the configured
 # repository's commits when CSBENCH_REPO is set) and end to end (asv).
 test: setup lint
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra --durations=10
 
 # Unit tests and integration tests on the npm Collection Store: no asv, no repository.
 test-fast: setup lint

@@ -54,9 +54,11 @@ def latency(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
 
 
 def latency_spread(cache: dict[str, dict[str, Any]], key: str, q: int) -> float:
-    """(largest - smallest batch p``q``) / the p``q`` of every op, in %."""
-    per_batch = cache[key][f"p{q}"] if cache[key]["status"] == "ok" else []
-    return (max(per_batch) - min(per_batch)) / latency(cache, key, q) * 100.0
+    """(largest - smallest batch p``q``) / the p``q`` of every op, in %; raises for a failed
+    op (its own message)."""
+    of_all = latency(cache, key, q)
+    per_batch = cache[key][f"p{q}"]
+    return (max(per_batch) - min(per_batch)) / of_all * 100.0
 
 
 def latency_key(*params: Any) -> str:

@@ -57,6 +57,8 @@ def _cases(repos: dict[str, Path], tmp: Path) -> list[tuple[list[str], str]]:
     record = {"commit": "f0f0f0f0" * 5, "date": "2020-01-01", "subject": "s"}
     failed_only.write_text(json.dumps({**record, "status": "failed"}) + "\n")
     elsewhere.write_text(json.dumps({**record, "status": "built"}) + "\n")  # not in the repo
+    undated = tmp / "undated.jsonl"
+    undated.write_text(json.dumps({**record, "date": "yesterday", "status": "built"}) + "\n")
     return [
         (["run", "--repo", str(tmp / "missing"), "HEAD^!"], "no such directory"),
         (["run", "--repo", str(repos["plain"]), "HEAD^!"], "not a git repository"),
@@ -71,6 +73,7 @@ def _cases(repos: dict[str, Path], tmp: Path) -> list[tuple[list[str], str]]:
         (["run", "--repo", cs, f"BUILT:{tmp / 'none.jsonl'}"], "none.jsonl: no build report"),
         (["run", "--repo", cs, f"BUILT:{failed_only}"], "no commit recorded as built"),
         (["run", "--repo", cs, f"BUILT:{elsewhere}"], "unknown revision 'f0f0f0f0"),
+        (["run", "--repo", cs, f"BUILT:{undated}"], "undated.jsonl: line 1: not a build record"),
         (["asv", "--repo", str(repos["other"]), "run", "HEAD^!"], "no commit holds"),
         (["ci", "HEAD", "nosuch", "--repo", cs], "unknown revision 'nosuch'"),
         (["ci", "HEAD", "HEAD", "--repo", str(repos["empty"])], "has no commits"),

@@ -92,7 +92,7 @@ class Chase:
 
 
 class LongerChase(Chase):
-    hops = 80_000
+    hops = 320_000
 
 
 def test_a_planted_hot_function_is_found_and_the_set_up_is_not_sampled(
@@ -139,8 +139,9 @@ def test_a_bad_profile_request_is_refused(npm_target: Path) -> None:
 
 
 def test_the_diff_of_two_profiles_gives_each_functions_cpu_time_per_op(npm_target: Path) -> None:
-    """The head walks four times as far per op: the walk's CPU time per op at least doubles,
-    its share stays about all of it (which function grew most is ranked by share: the
+    """The head walks sixteen times as far per op: the walk's CPU time per op at least
+    quadruples (two drivers measured one after the other differ by up to 2x here), its share
+    stays about all of it (which function grew most is ranked by share: the
     ci summary's test plants a function whose share grows)."""
     runs = [
         cpuprofile.measure(npm_target, Case(f"test_cpuprofile.{c.__name__}.time_chase",
@@ -150,7 +151,7 @@ def test_the_diff_of_two_profiles_gives_each_functions_cpu_time_per_op(npm_targe
     ]  # fmt: skip
     changes = cpuprofile.diff(*runs)
     (walk,) = [c for c in changes if c.origin.path == "machine.ts" and c.head_self > 10]
-    assert walk.head_self > 2 * walk.base_self > 0, walk
+    assert walk.head_self > 4 * walk.base_self > 0, walk
     assert walk.base_share > 0.5 and walk.head_share > 0.5, walk
     assert [c.grew for c in changes] == sorted((c.grew for c in changes), reverse=True)
     assert "machine.ts" in cpuprofile.render_explanation(cpuprofile.explanation(*runs))

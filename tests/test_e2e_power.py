@@ -30,7 +30,7 @@ CALIBRATION_RUNS = "6"
 SLOWED = "core.Core.time_op('find_by_indexed', 'small-10000')"
 
 
-PAIRED_TRIALS = 3
+PAIRED_TRIALS = 2
 CONTROL = "core.Core.time_op('find_by_id', 'small-10000')"
 
 

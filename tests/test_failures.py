@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from asv import results as asv_results
 from asv.results import Results
 
 from csbench.commits import asvplugin
@@ -14,6 +15,7 @@ from csbench.measure.paths import project_root
 from csbench.observe import failures
 
 COMMIT = "ab" * 20
+RESULTS = Path(__file__).parents[1] / "results"
 TRACEBACK = f"""Traceback (most recent call last):
   File "{project_root()}/benchmarks/core.py", line 30, in setup
     self.session = session(op, dataset)
@@ -63,7 +65,9 @@ def test_a_benchmark_measured_again_replaces_or_clears_its_reason(tmp_path: Path
 def test_the_plugin_records_failures_when_asv_saves_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Results, "save", Results.save)  # asv's own again after the test
+    # asv's own again after the test
+    monkeypatch.setattr(Results, "save", Results.save)
+    monkeypatch.setattr(asv_results, "iter_results_paths", asv_results.iter_results_paths)
     asvplugin.setup()
     asvplugin.setup()  # loaded twice: wrapped once
     assert getattr(Results.save, "csbench", False)
@@ -74,3 +78,34 @@ def test_the_plugin_records_failures_when_asv_saves_results(
     assert list((tmp_path / "m").glob(f"{COMMIT[:8]}-*.json"))  # asv's own file first
     data = json.loads(failures.path_of(tmp_path, "m", COMMIT).read_text())
     assert data["benchmarks"] == {"a.A.time_x": failures.why(TRACEBACK)}
+
+
+def test_with_the_plugin_asv_walks_the_results_without_csbenchs_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asv warns "Skipping results" for each directory of JSON files without a machine.json
+    (csbench's profiles, failures, triage); with the plugin it never walks into them and
+    finds the same results."""
+    machine_dir = next(p.parent for p in RESULTS.glob("*/machine.json"))
+    machine = machine_dir.name
+    (tmp_path / machine).mkdir()
+    for f in [machine_dir / "machine.json", *sorted(machine_dir.glob("*-*.json"))[:2]]:
+        (tmp_path / machine / f.name).write_bytes(f.read_bytes())
+    for side in asvplugin.SIDE_DIRS:
+        (tmp_path / side / machine).mkdir(parents=True)
+        (tmp_path / side / machine / f"{COMMIT}.json").write_text("{}")
+    warned: list[str] = []
+    monkeypatch.setattr(asv_results.log, "warning", warned.append)
+    monkeypatch.setattr(Results, "save", Results.save)
+    monkeypatch.setattr(asv_results, "iter_results_paths", asv_results.iter_results_paths)
+
+    def walk() -> list[tuple[str, str]]:
+        return sorted((r.commit_hash, m) for r in asv_results.iter_results(str(tmp_path))
+                      for m in [r.params["machine"]])  # fmt: skip
+
+    plain = walk()
+    assert len(warned) == len(asvplugin.SIDE_DIRS) and "Skipping results" in warned[0]
+    warned.clear()
+    asvplugin.setup()
+    assert walk() == plain and len(plain) == 2 and not warned
+    assert len(list(asv_results.iter_results_for_machine(str(tmp_path), machine))) == 2

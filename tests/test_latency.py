@@ -80,3 +80,19 @@ def test_crosscheck_measures_both_sides_in_each_round_and_names_a_failed_op(
         )
     assert "find_range" in by_op["find_range"].error and not by_op["find_range"].agrees
     assert "failed: " in crosscheck.render(checks)
+
+
+def test_a_failed_ops_spread_track_raises_the_ops_own_error() -> None:
+    """The spread track of an op that failed at a commit says why (the results keep it), not
+    that an empty list has no maximum."""
+    from benchmarks.common import LatencyTracks
+
+    class Failed(LatencyTracks):
+        def setup_cache(self) -> dict:
+            return {}
+
+    failed = {"a/b": {"status": "error", "message": "probe: export 'X' not found"}}
+    ok = {"a/b": {"status": "ok", "all_p95": [10.0, 12.0], "p95": [9.0, 12.0, 13.0]}}
+    with pytest.raises(RuntimeError, match="probe: export 'X' not found"):
+        Failed().track_p95_spread(failed, "a", "b")
+    assert Failed().track_p95_spread(ok, "a", "b") == pytest.approx((13.0 - 9.0) / 11.0 * 100)

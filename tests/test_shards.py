@@ -61,6 +61,28 @@ def test_shards_merge_into_one_history_and_again_copy_nothing(
     assert again.copied == [] and again.same == 6
 
 
+def test_a_shard_whose_machine_reports_a_few_mb_more_memory_merges(
+    tmp_path: Path, committed: list[Path]
+) -> None:
+    """Two VMs of one kind report memory a few MB apart (and another kernel): one machine;
+    the destination keeps its own record. A tenth more memory is another machine."""
+    a = shard(tmp_path, "a", committed[:1])
+    machine = committed[0].parent.name
+    b = shard(tmp_path, "b", committed[1:2])
+    info = json.loads((b / machine / "machine.json").read_text())
+    near = {**info, "ram": str(int(info["ram"]) + 48 * 2**20), "os": "Linux 9.9"}
+    (b / machine / "machine.json").write_text(json.dumps(near))
+    dest = tmp_path / "results"
+    merge([a], dest)
+    merged = merge([b], dest)
+    assert [p.name for p in merged.copied] == [committed[1].name] and merged.same == 2
+    assert json.loads((dest / machine / "machine.json").read_text()) == info
+    far = {**info, "ram": str(int(int(info["ram"]) * 1.1))}
+    (b / machine / "machine.json").write_text(json.dumps(far))
+    with pytest.raises(MergeError, match=r"another machine, one name \(ram "):
+        merge([b], dest)
+
+
 def test_what_cannot_be_merged_is_named_and_nothing_is_copied(
     tmp_path: Path, committed: list[Path]
 ) -> None:

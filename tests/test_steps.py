@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from helpers import csbench
 
 from csbench.observe import steps, triaged
 from csbench.observe.results import read_machine
@@ -76,3 +77,12 @@ def test_a_step_joins_commits_of_one_branch_only() -> None:
     assert len({(s.name, s.base, s.head) for s in chained}) == len(chained)  # counted once
     if len(commits) % 2 == 0:  # the last commit is on neither branch: no step
         assert commits[-1] not in {c for s in chained for c in (s.base, s.head)}
+
+
+def test_without_a_local_repository_steps_say_they_follow_commit_dates(tmp_path: Path) -> None:
+    if len(steps.largest(RESULTS, MACHINE, top=1)) < 2:
+        pytest.skip(f"no committed history of {MACHINE}")
+    out = csbench(tmp_path, "steps", "--top", "1", "--repo", "https://example.invalid/cs.git")
+    assert out.returncode == 0, out.stderr
+    assert "no local repository" in out.stderr
+    assert out.stdout.splitlines()[0].endswith("the commit measured before it by commit date")

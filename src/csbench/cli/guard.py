@@ -305,8 +305,9 @@ def _cmd_steps(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     configured = configured_repo(args.repo)
     local = checked_repo(configured) if configured and not git.is_url(configured) else None
+    chains = _first_parent_chains(local, args.branch)
     found = steps.largest(results_dir, machine, tuple(args.bench) or steps.DEFAULT_BENCH,
-                          args.top, _first_parent_chains(local, args.branch))  # fmt: skip
+                          args.top, chains)  # fmt: skip
     store = triaged.store_path(results_dir, machine)
     try:
         verdicts = steps.stored(found, triaged.read(store))
@@ -322,8 +323,9 @@ def _cmd_steps(args: argparse.Namespace) -> int:
                             force=args.force)  # fmt: skip
         verdicts = dict(zip(found, got, strict=True))
     fmt = "markdown" if args.format == "markdown" else "text"
+    before = "on its branch" if chains is not None else "by commit date"
     print(f"The {len(found)} largest steps ({args.top} per benchmark) on {machine}: each "
-          "commit's value over that of the commit measured before it on its branch")  # fmt: skip
+          f"commit's value over that of the commit measured before it {before}")  # fmt: skip
     print(steps.render(found, verdicts, fmt))
     return 0
 

@@ -14,6 +14,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from csbench.commits import git
@@ -40,6 +41,11 @@ class BuildRecord:
     bun: str = ""
     error: str = ""
 
+    @property
+    def moment(self) -> datetime:
+        """The commit date as an instant: dates of other UTC offsets order by time."""
+        return datetime.fromisoformat(self.date)
+
 
 def first_parent_commits(repo: str, branches: list[str]) -> list[BuildRecord]:
     """Every first-parent commit of ``branches``, oldest first, with the branches it is on."""
@@ -51,7 +57,7 @@ def first_parent_commits(repo: str, branches: list[str]) -> list[BuildRecord]:
             record = seen.setdefault(commit, BuildRecord(commit, date, subject))
             record.branches.append(branch)
             order.setdefault(commit, i)
-    return sorted(seen.values(), key=lambda r: (r.date, order[r.commit]))
+    return sorted(seen.values(), key=lambda r: (r.moment, order[r.commit]))
 
 
 class ReportError(UsageError):
@@ -67,6 +73,7 @@ def read_report(path: Path) -> dict[str, BuildRecord]:
             continue
         try:
             record = BuildRecord(**json.loads(line))
+            record.moment  # noqa: B018 -- a date that is not ISO 8601 is refused here
         except (ValueError, TypeError) as exc:
             raise ReportError(f"{path}: line {number}: not a build record: {exc}") from None
         records[record.commit] = record
@@ -93,7 +100,7 @@ def built_commits(path: Path) -> list[str]:
     built = [r for r in read_report(path).values() if r.status == "built"]
     if not built:
         raise UsageError(f"{path}: no commit recorded as built (csbench builds writes it)")
-    return [r.commit for r in sorted(built, key=lambda r: r.date, reverse=True)]
+    return [r.commit for r in sorted(built, key=lambda r: r.moment, reverse=True)]
 
 
 def write_report(path: Path, records: dict[str, BuildRecord]) -> None:

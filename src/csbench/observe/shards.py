@@ -4,7 +4,8 @@ merge``.
 
 Shards are comparable when they ran the same suite (the same benchmarks.json: benchmark
 names and versions; it replaces the destination's, as ``asv run``'s does) on machines of
-one name and hardware (the same machine.json as each other and as the destination's).
+one name and hardware (machine.json's CPU, cores and memory, within the few MB two VMs of
+one kind differ by: ``hardware.differences``; the destination keeps its own record).
 Anything else is refused in one line before a file is copied; so is a file that two sides
 hold with different content (one commit measured twice).
 """
@@ -12,9 +13,11 @@ hold with different content (one commit measured twice).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from csbench.commits import hardware
 from csbench.measure import atomic
 from csbench.measure.errors import UsageError
 from csbench.observe.bottlenecks import PROFILES_DIR
@@ -51,11 +54,12 @@ def merge(sources: list[Path], dest: Path) -> Merged:
         if not meta.is_file():
             raise MergeError(f"{src}: no benchmarks.json: not an asv results directory")
         # the sources' benchmarks.json replaces the destination's, as asv run's does
-        _claim(plan, dest / meta.name, meta, "another suite (benchmarks or versions)", True,
-               replaces=True)  # fmt: skip
+        _claim(plan, dest / meta.name, meta, "another suite (benchmarks or versions)",
+               _json_differs, replaces=True)  # fmt: skip
         for machine in machines(src):
             info = src / machine / "machine.json"
-            _claim(plan, dest / machine / info.name, info, "another machine, one name", True)
+            _claim(plan, dest / machine / info.name, info, "another machine, one name",
+                   _hardware_differs)  # fmt: skip
             for path in result_paths(src, machine):
                 try:
                     load_file(path, machine)
@@ -76,22 +80,35 @@ def merge(sources: list[Path], dest: Path) -> Merged:
     return out
 
 
+def _bytes_differ(a: Path, b: Path) -> list[str]:
+    return [] if a.read_bytes() == b.read_bytes() else ["another content"]
+
+
+def _json_differs(a: Path, b: Path) -> list[str]:
+    return [] if _json(a) == _json(b) else ["another value"]
+
+
+def _hardware_differs(a: Path, b: Path) -> list[str]:
+    records = [_json(p) for p in (a, b)]
+    for path, record in zip((a, b), records, strict=True):
+        if not isinstance(record, dict):
+            raise MergeError(f"{path}: not a machine record (a JSON object)")
+    return hardware.differences(*records)
+
+
 def _claim(
     plan: dict[Path, Path],
     target: Path,
     path: Path,
     why: str,
-    as_json: bool = False,
+    differs: Callable[[Path, Path], list[str]] = _bytes_differ,
     replaces: bool = False,
 ) -> None:
     """``path`` goes to ``target``, unless another source, or the destination (unless
-    ``path`` ``replaces`` it), holds another content there (``as_json``: another value)."""
-
-    def same(a: Path, b: Path) -> bool:
-        return _json(a) == _json(b) if as_json else a.read_bytes() == b.read_bytes()
-
+    ``path`` ``replaces`` it), holds something else there (what ``differs`` names). What
+    is held already stays."""
     in_dest = target if target.is_file() and not replaces else None
     for held in (plan.get(target), in_dest):
-        if held is not None and not same(held, path):
-            raise MergeError(f"{path} differs from {held}: {why}")
-    plan.setdefault(target, path)
+        if held is not None and (found := differs(held, path)):
+            raise MergeError(f"{path} differs from {held}: {why} ({'; '.join(found)})")
+    plan.setdefault(target, in_dest or path)

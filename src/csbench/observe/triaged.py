@@ -1,7 +1,7 @@
 """The triage file (results/triage/MACHINE.json: a verdict per step of asv's regressions list,
 csbench.guard.triage measures them) and that list as ``asv publish`` writes it; read here for
-the site's triage page and the CLI. asv reads no directory without a machine.json, so the
-file does not disturb it."""
+the site's triage page and the CLI. asv reads no directory without a machine.json, and
+csbench's asv plugin keeps asv's walk out of it (csbench.commits.asvplugin)."""
 
 from __future__ import annotations
 
