@@ -23,10 +23,7 @@ from asv import results as asv_results
 from asv.results import Results
 
 from csbench.observe import failures
-from csbench.observe.shards import SIDE_RECORDS
-from csbench.observe.triaged import TRIAGE_DIR
-
-SIDE_DIRS = frozenset({TRIAGE_DIR, *(side for side, _ in SIDE_RECORDS)})
+from csbench.observe.results import SIDE_DIRS
 
 
 def setup() -> None:

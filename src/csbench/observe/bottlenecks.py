@@ -29,6 +29,7 @@ from typing import Any
 from csbench.measure import atomic
 from csbench.measure.bridge import DriverError
 from csbench.observe import cpuprofile, suite, tables
+from csbench.observe.results import PROFILES_DIR
 from csbench.observe.targets import Target, Verdict
 
 TOP_FUNCTIONS = 5
@@ -299,9 +300,6 @@ def _entries(items: list[Bottleneck]) -> list[dict[str, Any]]:
         }  # fmt: skip
 
     return [one(b) for b in items]
-
-
-PROFILES_DIR = "profiles"  # results/profiles/MACHINE/COMMIT.json
 
 
 def store(items: list[Bottleneck], commit: str, results_dir: Path, machine: str) -> Path:

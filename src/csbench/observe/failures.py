@@ -19,8 +19,8 @@ from typing import Any
 
 from csbench.measure import atomic
 from csbench.measure.paths import project_root
+from csbench.observe.results import FAILURES_DIR
 
-FAILURES_DIR = "failures"
 MAX_CHARS = 1500  # of one reason
 LAST_LINES = 8  # of a stderr without a traceback
 

@@ -20,6 +20,12 @@ from asv.results import Results
 Warn = Callable[[str], None]
 Sample = tuple[float | None, Any, Any]  # value, stats, samples (as asv compare unrolls them)
 SKIP_FILES = ("machine.json", "benchmarks.json")
+# csbench's own records beside asv's results, in directories without a machine.json (asv's
+# walk is kept out of them: csbench.commits.asvplugin)
+PROFILES_DIR = "profiles"  # PROFILES_DIR/MACHINE/COMMIT.json: stored bottleneck reports
+FAILURES_DIR = "failures"  # FAILURES_DIR/MACHINE/COMMIT.json: why benchmarks failed
+TRIAGE_DIR = "triage"  # TRIAGE_DIR/MACHINE.json: verdicts on the history's listed steps
+SIDE_DIRS = (PROFILES_DIR, FAILURES_DIR, TRIAGE_DIR)
 
 
 class ResultsError(LookupError):

@@ -20,9 +20,14 @@ from pathlib import Path
 from csbench.commits import hardware
 from csbench.measure import atomic
 from csbench.measure.errors import UsageError
-from csbench.observe.bottlenecks import PROFILES_DIR
-from csbench.observe.failures import FAILURES_DIR
-from csbench.observe.results import ResultsError, load_file, machines, result_paths
+from csbench.observe.results import (
+    FAILURES_DIR,
+    PROFILES_DIR,
+    ResultsError,
+    load_file,
+    machines,
+    result_paths,
+)
 
 # csbench's records beside the results, one file per machine and commit, and what two
 # differing copies of one would mean

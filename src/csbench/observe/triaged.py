@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from csbench.measure import atomic
+from csbench.observe.results import TRIAGE_DIR
 
-TRIAGE_DIR = "triage"
 VERDICTS = ("confirmed", "refuted", "failed", "not pairable")
 
 
