@@ -245,6 +245,15 @@ def test_a_paired_calibration_round_trips_and_merges(tmp_path: Path) -> None:
     merged = calibrate.merge_paired(first, again)
     assert merged.thresholds[NAME] == first.thresholds[NAME]
     assert merged.thresholds["b"] == pytest.approx(paired_settings.SAFETY * 0.1)
+    assert merged.runs == 2 and merged.runs_by_benchmark == {}
+    more = calibrate.merge_paired(merged, calibrate.paired_calibration("c", 4, used, {"b": [1.0]}))
+    assert more.runs == 2 and more.runs_by_benchmark == {"b": 4}  # more runs of one benchmark
+    assert more.thresholds[NAME] == first.thresholds[NAME]  # the others kept
+    calibration.save(calibration.Thresholds("m", "c", 0, "t", paired=more), tmp_path / "m.json")
+    assert calibration.read(tmp_path / "m.json").paired == more
+    assert "1 x 2 runs, 1 x 4 runs" in calibration.render_paired(more)
+    back = calibrate.merge_paired(more, calibrate.paired_calibration("c", 2, used, {"b": [1.0]}))
+    assert back.runs_by_benchmark == {}
     other = calibrate.paired_calibration("c", 2, paired_settings.Settings(pairs=4), {"b": [1.0]})
     assert calibrate.merge_paired(first, other) is other  # measured otherwise: not mixed
     asv_again = calibrate.merge(

@@ -161,15 +161,19 @@ def paired_calibration(
 
 def merge_paired(old: PairedCalibration | None, new: PairedCalibration) -> PairedCalibration:
     """``new`` over ``old``: the benchmarks ``new`` measured replaced, the others kept when
-    both were measured alike (commit, runs, settings); otherwise ``new`` alone."""
-    if old is None or (old.commit, old.runs, old.settings) != (new.commit, new.runs, new.settings):
+    both were measured alike (commit, settings), each with its own number of runs
+    (e.g. a few benchmarks calibrated again with more runs); otherwise ``new`` alone."""
+    if old is None or (old.commit, old.settings) != (new.commit, new.settings):
         return new
+    measured = set(new.spread)
+    runs_by = {n: r for n, r in old.runs_by_benchmark.items() if n not in measured}
+    runs_by.update({n: new.runs for n in measured if new.runs != old.runs})
 
     def updated(a: dict, b: dict) -> dict:
-        return {**{k: v for k, v in a.items() if k not in new.spread}, **b}
+        return {**{k: v for k, v in a.items() if k not in measured}, **b}
 
     return PairedCalibration(
-        new.commit, new.created, new.runs, new.settings,
+        old.commit, new.created, old.runs, new.settings,
         updated(old.spread, new.spread), updated(old.thresholds, new.thresholds),
-        updated(old.ratios, new.ratios),
+        updated(old.ratios, new.ratios), runs_by,
     )  # fmt: skip

@@ -38,6 +38,8 @@ class PairedCalibration:
     spread: dict[str, float] = field(default_factory=dict)  # std. dev. of the case ratio
     thresholds: dict[str, float] = field(default_factory=dict)  # flagged beyond 1 + this
     ratios: dict[str, list[float]] = field(default_factory=dict)  # every A/A pair ratio
+    # Benchmarks merged in from a calibration with another number of runs (--merge).
+    runs_by_benchmark: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,7 +196,7 @@ def _check_paired(path: Path, data: object) -> None:
     data = _check_keys(where, data, ("commit", "created", "runs", "settings"), _PAIRED_FIELDS)
     if not isinstance(data["settings"], dict):
         raise ThresholdsFileError(f"{where}: key 'settings': expected an object")
-    for key in ("spread", "thresholds", "ratios"):
+    for key in ("spread", "thresholds", "ratios", "runs_by_benchmark"):
         _check_figures(where, key, data.get(key, {}), lists=key == "ratios")
     for name, threshold in data.get("thresholds", {}).items():
         if threshold < 0:
@@ -243,9 +245,12 @@ def render_paired(p: PairedCalibration) -> str:
                      f"{mid:.1%}", f"{high:.1%}"))  # fmt: skip
     header = ("family", "benchmarks", "spread median", "threshold min", "median", "max")
     top = sorted(p.thresholds.items(), key=lambda kv: -kv[1])[:5]
+    runs = collections.Counter(p.runs_by_benchmark.get(n, p.runs) for n in p.thresholds)
     lines = [
-        f"paired: commit {p.commit[:8]}, {p.created}, {p.runs} A/A runs of "
-        + ", ".join(f"{k} {v}" for k, v in p.settings.items()),
+        f"paired: commit {p.commit[:8]}, {p.created}, "
+        + ", ".join(f"{k} {v}" for k, v in p.settings.items())
+        + "; benchmarks by A/A runs: "
+        + ", ".join(f"{count} x {r} runs" for r, count in sorted(runs.items())),
         tables.render(header, rows, align=("left", *["right"] * 5)),
         "highest: " + "; ".join(f"{n} {t:.1%}" for n, t in top),
     ]
