@@ -90,6 +90,17 @@ def thresholds(machine: str, commit: str, pairs: list[Pair]) -> Thresholds:
     )
 
 
+def _replaced(old: dict, new: dict, measured: set[str]) -> dict:
+    """``old``'s figures of the benchmarks not ``measured`` again, and ``new``'s."""
+    return {**{k: v for k, v in old.items() if k not in measured}, **new}
+
+
+def _runs_by(old: dict[str, int], runs: int, new_runs: int, measured: set[str]) -> dict[str, int]:
+    """Runs per benchmark after a merge into a calibration of ``runs`` runs: those
+    ``measured`` again by ``new_runs``, listed only when that differs from ``runs``."""
+    return _replaced(old, {n: new_runs for n in measured if new_runs != runs}, measured)
+
+
 def merge(old: Thresholds, new: Thresholds) -> Thresholds:
     """``old`` with the figures of every benchmark ``new`` measured replaced by ``new``'s
     (e.g. the target benchmarks calibrated again with more runs). Both must be of the same
@@ -101,11 +112,9 @@ def merge(old: Thresholds, new: Thresholds) -> Thresholds:
                 f"{getattr(old, key)}"
             )
     measured = set(new.factors) | set(new.noise)
-    runs_by = {n: r for n, r in old.runs_by_benchmark.items() if n not in measured}
-    runs_by.update({n: new.runs for n in measured if new.runs != old.runs})
 
     def updated(a: dict, b: dict) -> dict:
-        return {**{k: v for k, v in a.items() if k not in measured}, **b}
+        return _replaced(a, b, measured)
 
     factors = updated(old.factors, new.factors)
     return Thresholds(
@@ -119,7 +128,7 @@ def merge(old: Thresholds, new: Thresholds) -> Thresholds:
         pair_noise=updated(old.pair_noise, new.pair_noise),
         history_factors=updated(old.history_factors, new.history_factors),
         values=updated(old.values, new.values),
-        runs_by_benchmark=runs_by,
+        runs_by_benchmark=_runs_by(old.runs_by_benchmark, old.runs, new.runs, measured),
         hardware=new.hardware or old.hardware,
         paired=new.paired or old.paired,
     )
@@ -166,14 +175,13 @@ def merge_paired(old: PairedCalibration | None, new: PairedCalibration) -> Paire
     if old is None or (old.commit, old.settings) != (new.commit, new.settings):
         return new
     measured = set(new.spread)
-    runs_by = {n: r for n, r in old.runs_by_benchmark.items() if n not in measured}
-    runs_by.update({n: new.runs for n in measured if new.runs != old.runs})
 
     def updated(a: dict, b: dict) -> dict:
-        return {**{k: v for k, v in a.items() if k not in measured}, **b}
+        return _replaced(a, b, measured)
 
     return PairedCalibration(
         old.commit, new.created, old.runs, new.settings,
         updated(old.spread, new.spread), updated(old.thresholds, new.thresholds),
-        updated(old.ratios, new.ratios), runs_by,
+        updated(old.ratios, new.ratios),
+        _runs_by(old.runs_by_benchmark, old.runs, new.runs, measured),
     )  # fmt: skip

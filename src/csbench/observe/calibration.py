@@ -11,6 +11,7 @@ import math
 import re
 import statistics
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -84,10 +85,15 @@ def by_family(factors: dict[str, float]) -> dict[str, tuple[float, float, float]
     }
 
 
+def by_runs(names: Iterable[str], runs_by_benchmark: dict[str, int], runs: int) -> str:
+    """How many of ``names`` each number of calibration runs measured: "2 x 1 runs, ..."."""
+    count = collections.Counter(runs_by_benchmark.get(n, runs) for n in names)
+    return ", ".join(f"{c} x {r} runs" for r, c in sorted(count.items()))
+
+
 def render_families(t: Thresholds, path: Path) -> str:
     """The file's thresholds per family: ci (pair noise) min / median / max, and the
     history threshold (run-to-run noise) median; how many runs measured them."""
-    runs = collections.Counter(t.runs_by_benchmark.get(n, t.runs) for n in t.factors)
     history = by_family(t.history_factors)
     rows = []
     for family, (low, mid, high) in by_family(t.factors).items():
@@ -97,7 +103,7 @@ def render_families(t: Thresholds, path: Path) -> str:
     header = ("family", "benchmarks", "ci min", "ci median", "ci max", "history median")
     lines = [
         f"{path}: commit {t.commit[:8]}, {t.created}; benchmarks by calibration runs: "
-        + ", ".join(f"{count} x {r} runs" for r, count in sorted(runs.items())),
+        + by_runs(t.factors, t.runs_by_benchmark, t.runs),
         tables.render(header, rows, align=("left", *["right"] * 5)),
     ]
     return "\n".join(lines)
@@ -245,12 +251,11 @@ def render_paired(p: PairedCalibration) -> str:
                      f"{mid:.1%}", f"{high:.1%}"))  # fmt: skip
     header = ("family", "benchmarks", "spread median", "threshold min", "median", "max")
     top = sorted(p.thresholds.items(), key=lambda kv: -kv[1])[:5]
-    runs = collections.Counter(p.runs_by_benchmark.get(n, p.runs) for n in p.thresholds)
     lines = [
         f"paired: commit {p.commit[:8]}, {p.created}, "
         + ", ".join(f"{k} {v}" for k, v in p.settings.items())
         + "; benchmarks by A/A runs: "
-        + ", ".join(f"{count} x {r} runs" for r, count in sorted(runs.items())),
+        + by_runs(p.thresholds, p.runs_by_benchmark, p.runs),
         tables.render(header, rows, align=("left", *["right"] * 5)),
         "highest: " + "; ".join(f"{n} {t:.1%}" for n, t in top),
     ]
