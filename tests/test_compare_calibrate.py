@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -94,8 +96,8 @@ def test_thresholds_from_aa_runs(tmp_path: Path) -> None:
     assert t.factor("quiet") == t.default_factor == calibration.DEFAULT_FACTOR
     quiet = calibrate.thresholds("m", "c0ffee", pairs[:2])
     assert quiet.factors["quiet"] == pytest.approx(1.05)  # never below 5 %
-    key = r"^core\.Core\.time_op$"
-    assert quiet.regressions_thresholds() == {key: pytest.approx(0.3), r"^quiet$": 0.05}
+    key = r"^core\.Core\.time_op\('find_by_id',\ 'small\-1000'\)(@|$)"
+    assert quiet.regressions_thresholds() == {key: pytest.approx(0.3), r"^quiet(@|$)": 0.05}
     path = calibration.save(quiet, calibration.thresholds_file("m", tmp_path))
     assert calibration.load("m", tmp_path) == quiet and path.name == "m.json"
     assert calibration.load("unknown", tmp_path) is None
@@ -108,7 +110,29 @@ def test_thresholds_files_without_pair_noise_still_load(tmp_path: Path) -> None:
     (tmp_path / "m.json").write_text(json.dumps(old))
     loaded = calibration.load("m", tmp_path)
     assert loaded is not None and loaded.factor(NAME) == 1.15
-    assert loaded.regressions_thresholds() == {r"^core\.Core\.time_op$": 0.15}
+    assert loaded.regressions_thresholds() == {"^" + re.escape(NAME) + "(@|$)": 0.15}
+
+
+def test_asv_applies_each_benchmarks_history_threshold() -> None:
+    """asv's regressions list (plugins/regressions.py) finds, for every benchmark and params
+    of the committed suite, on a named branch and without one, the committed calibration's
+    history threshold, and the calibration's default for a benchmark it did not measure."""
+    from asv.plugins.regressions import _GraphDataFilter
+
+    from csbench.measure.paths import project_root
+    from csbench.observe import results, site
+
+    names = results.display_names(results.benchmarks_meta(project_root() / "results"))
+    machines = [p.stem for p in (project_root() / "benchmarks" / "thresholds").glob("*.json")]
+    assert names and machines
+    conf = SimpleNamespace(regressions_thresholds=site.regressions_thresholds(machines, names))
+    cals = [c for c in map(calibration.load, machines) if c is not None]
+    for name in names:
+        wanted = max(c.history_factors.get(name, c.history_default()) for c in cals) - 1.0
+        for branch in ({"branch": "master"}, {}):
+            graph = SimpleNamespace(params=branch)
+            found = _GraphDataFilter._get_threshold(SimpleNamespace(conf=conf), graph, {}, name)
+            assert found == pytest.approx(wanted, abs=1e-4), (name, branch)
 
 
 GOOD = {"machine": "m", "commit": "c", "runs": 3, "created": "t", "factors": {NAME: 1.15}}

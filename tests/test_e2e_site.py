@@ -5,6 +5,7 @@ profiles page shows a stored bottleneck report."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,8 +16,8 @@ from helpers import MACHINE
 
 from csbench.commits import asvconf
 from csbench.guard.power import commit_all, package_repo
-from csbench.measure.paths import work_dir
-from csbench.observe import bottlenecks, site
+from csbench.measure.paths import project_root, work_dir
+from csbench.observe import bottlenecks, calibration, results, site
 from csbench.observe.targets import load_targets
 
 pytestmark = pytest.mark.e2e
@@ -112,3 +113,12 @@ def test_the_committed_history_publishes_with_plots(tmp_path: Path) -> None:
         assert f'id="{target.id}"' in page, target.id
     assert page.count("<polyline") >= 8  # the eight per-commit targets have series
     assert shot.stat().st_size > 50_000
+    # asv listed a step only beyond that benchmark's calibrated history threshold (not
+    # beyond its default 5 %): its latest value over its best exceeds 1 + threshold.
+    stored = project_root() / "results"
+    cals = [c for c in map(calibration.load, results.machines(stored)) if c is not None]
+    assert cals
+    listed = json.loads((html / "regressions.json").read_text())["regressions"]
+    for name, _, _, _, last, best, _ in listed:
+        factor = max(c.history_factors.get(name, c.history_default()) for c in cals)
+        assert last / best > factor, (name, last / best, factor)

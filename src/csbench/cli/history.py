@@ -160,6 +160,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Path) -> int:
     """asv publish of ``results`` (a view of ``stored`` without its bad files), then the
     triage of its listed regressions into ``stored`` (unless --no-triage), then the pages."""
+    from csbench.observe import results as asv_results
     from csbench.observe import site
     from csbench.observe import targets as tg
 
@@ -169,7 +170,8 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
     }
     if args.branch:
         overrides["branches"] = args.branch
-    thresholds = site.regressions_thresholds(tg.machines(results))
+    names = asv_results.display_names(asv_results.benchmarks_meta(results))
+    thresholds = site.regressions_thresholds(tg.machines(results), names)
     if thresholds:
         overrides["regressions_thresholds"] = thresholds
     config = asvconf.derived_config(configured_repo(args.repo), name="publish", **overrides)

@@ -19,7 +19,6 @@ from csbench.measure import atomic
 from csbench.measure.errors import UsageError
 from csbench.measure.paths import project_root
 from csbench.observe import tables
-from csbench.observe.results import benchmark_of
 
 DEFAULT_FACTOR = 2.0  # for a benchmark the calibration did not measure ...
 
@@ -63,13 +62,22 @@ class Thresholds:
     def factor(self, name: str) -> float:
         return self.factors.get(name, self.default_factor)
 
-    def regressions_thresholds(self) -> dict[str, float]:
-        """asv.conf.json ``regressions_thresholds``: per benchmark (asv matches names without
-        params), the largest relative run-to-run threshold over its params."""
+    def history_default(self) -> float:
+        """The history factor of a benchmark the calibration did not measure (as the guard's
+        ``default_factor``, from the measured history factors)."""
+        return default_factor(self.history_factors or self.factors)
+
+    def regressions_thresholds(self, names: Iterable[str] = ()) -> dict[str, float]:
+        """asv.conf.json ``regressions_thresholds``: per display name (asv's entry name,
+        ``name(params)``) its history threshold, ``names`` not calibrated at the
+        ``history_default``. asv ``re.match``es each key against the entry name followed by
+        ``@branch`` when asv.conf.json names branches, and applies the largest that matches."""
+        measured = self.history_factors or self.factors
+        default = self.history_default()
         out: dict[str, float] = {}
-        for name, factor in (self.history_factors or self.factors).items():
-            key = "^" + re.escape(benchmark_of(name)) + "$"
-            out[key] = max(out.get(key, 0.0), round(factor - 1.0, 4))
+        for name in [*measured, *names]:
+            factor = measured.get(name, default)
+            out["^" + re.escape(name) + "(@|$)"] = round(factor - 1.0, 4)
         return out
 
 

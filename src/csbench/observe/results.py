@@ -120,6 +120,16 @@ def benchmarks_meta(results_dir: Path) -> dict[str, Any]:
     return data
 
 
+def display_names(meta: dict[str, Any]) -> list[str]:
+    """Every benchmark and parameter combination of benchmarks.json (``benchmarks_meta``),
+    named as asv prints it: ``name(params)``."""
+    out = []
+    for key, bench in meta.items():
+        if isinstance(bench, dict) and "params" in bench:
+            out += [name for name, _ in unroll_result(key, bench["params"], None)]
+    return out
+
+
 def versions(meta: dict[str, Any]) -> dict[str, str]:
     """benchmark -> its version, from benchmarks.json (``benchmarks_meta``)."""
     return {k: v["version"] for k, v in meta.items() if isinstance(v, dict) and "version" in v}

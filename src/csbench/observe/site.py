@@ -327,12 +327,15 @@ def targets_page(
     return "\n".join(out)
 
 
-def regressions_thresholds(machines: list[str], thresholds_dir: Path | None = None) -> dict:
-    """asv's ``regressions_thresholds`` from every calibrated machine (the loosest wins)."""
+def regressions_thresholds(
+    machines: list[str], names: list[str], thresholds_dir: Path | None = None
+) -> dict:
+    """asv's ``regressions_thresholds`` for the benchmarks ``names`` (display names) from
+    every calibrated machine (the loosest wins)."""
     merged: dict[str, float] = {}
     for machine in machines:
         cal = calibration.load(machine, thresholds_dir)
-        for key, value in (cal.regressions_thresholds() if cal else {}).items():
+        for key, value in (cal.regressions_thresholds(names) if cal else {}).items():
             merged[key] = max(merged.get(key, 0.0), value)
     return merged
 
