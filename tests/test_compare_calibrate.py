@@ -128,7 +128,7 @@ def test_asv_applies_each_benchmarks_history_threshold() -> None:
     conf = SimpleNamespace(regressions_thresholds=site.regressions_thresholds(machines, names))
     cals = [c for c in map(calibration.load, machines) if c is not None]
     for name in names:
-        wanted = max(c.history_factors.get(name, c.history_default()) for c in cals) - 1.0
+        wanted = max(c.history_factor(name) for c in cals) - 1.0
         for branch in ({"branch": "master"}, {}):
             graph = SimpleNamespace(params=branch)
             found = _GraphDataFilter._get_threshold(SimpleNamespace(conf=conf), graph, {}, name)

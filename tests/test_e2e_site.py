@@ -120,5 +120,5 @@ def test_the_committed_history_publishes_with_plots(tmp_path: Path) -> None:
     assert cals
     listed = json.loads((html / "regressions.json").read_text())["regressions"]
     for name, _, _, _, last, best, _ in listed:
-        factor = max(c.history_factors.get(name, c.history_default()) for c in cals)
+        factor = max(c.history_factor(name) for c in cals)
         assert last / best > factor, (name, last / best, factor)

@@ -67,17 +67,19 @@ class Thresholds:
         ``default_factor``, from the measured history factors)."""
         return default_factor(self.history_factors or self.factors)
 
+    def history_factor(self, name: str) -> float:
+        """The factor the history judges ``name`` (display name) by."""
+        factor = (self.history_factors or self.factors).get(name)
+        return self.history_default() if factor is None else factor
+
     def regressions_thresholds(self, names: Iterable[str] = ()) -> dict[str, float]:
         """asv.conf.json ``regressions_thresholds``: per display name (asv's entry name,
-        ``name(params)``) its history threshold, ``names`` not calibrated at the
-        ``history_default``. asv ``re.match``es each key against the entry name followed by
-        ``@branch`` when asv.conf.json names branches, and applies the largest that matches."""
-        measured = self.history_factors or self.factors
-        default = self.history_default()
+        ``name(params)``) of the calibration and of ``names``, its ``history_factor`` - 1.
+        asv ``re.match``es each key against the entry name followed by ``@branch`` when
+        asv.conf.json names branches, and applies the largest that matches."""
         out: dict[str, float] = {}
-        for name in [*measured, *names]:
-            factor = measured.get(name, default)
-            out["^" + re.escape(name) + "(@|$)"] = round(factor - 1.0, 4)
+        for name in [*(self.history_factors or self.factors), *names]:
+            out["^" + re.escape(name) + "(@|$)"] = round(self.history_factor(name) - 1.0, 4)
         return out
 
 
