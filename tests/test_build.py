@@ -137,3 +137,32 @@ def test_an_unlocked_monorepo_installs_only_the_collection_store_workspace(
     assert not build._only_collection_store_workspace(manifest)  # nothing left to drop
     manifest.write_text(json.dumps({"name": "collection-store"}))
     assert not build._only_collection_store_workspace(manifest)
+
+
+def test_imports_written_on_a_case_insensitive_filesystem_load_on_linux(tmp_path: Path) -> None:
+    """Commits of 2023 import './async/Collection' where the file is collection.ts: the
+    build links the names they use to the files they mean, and Bun then loads the tree."""
+    src = tmp_path / "tree"
+    (src / "src" / "async").mkdir(parents=True)
+    (src / "src" / "lib").mkdir()
+    (src / "src" / "index.ts").write_text(
+        "import Collection from './async/Collection'\nexport { Collection }\n"
+    )
+    (src / "src" / "async" / "collection.ts").write_text(
+        "import { two } from '../Lib/Numbers'\nexport default class { n = two }\n"
+    )
+    (src / "src" / "lib" / "numbers.ts").write_text("export const two = 2\n")
+    (src / "src" / "lib" / "same.ts").write_text("export * from './numbers'\n")  # resolves
+    script = "const m = await import('./src/index.ts'); console.log(new m.Collection().n)"
+    before = subprocess.run(
+        [str(find_bun()), "-e", script], cwd=src, capture_output=True, text=True
+    )
+    assert before.returncode != 0 and "Collection" in before.stderr  # Linux: not found
+
+    made = build.add_case_aliases(src, "package-root")
+
+    assert made == ["src/async/Collection.ts", "src/Lib", "src/lib/Numbers.ts"]
+    assert (src / "src" / "Lib").resolve() == (src / "src" / "lib").resolve()
+    after = subprocess.run([str(find_bun()), "-e", script], cwd=src, capture_output=True, text=True)
+    assert after.returncode == 0 and after.stdout.strip() == "2", after.stderr
+    assert build.add_case_aliases(src, "package-root") == []  # once is enough

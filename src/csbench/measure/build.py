@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,9 @@ STDERR_TAIL_LINES = 30
 LOCKFILES = ("bun.lock", "bun.lockb", "yarn.lock", "package-lock.json", "pnpm-lock.yaml")
 STALE_LOCKFILE = "lockfile is frozen"
 MONOREPO_PACKAGE = "packages/collection-store"
+# A relative module specifier in an import, export or require of a source file.
+RELATIVE_IMPORT = re.compile(r"""(?:from|import|require)\s*\(?\s*['"](\.{1,2}/[^'"]+)['"]""")
+SOURCE_SUFFIXES = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".json")
 
 
 class BuildError(RuntimeError):
@@ -154,6 +158,57 @@ def _unlock(src: Path, layout: str, lockfiles: list[str], stale: bool, info: Bui
         info.method += ", devDependencies dropped"
 
 
+def _resolves(path: Path) -> bool:
+    """Bun would load ``path`` (a module specifier made absolute): as is, with a source
+    suffix, or as a directory's index."""
+    candidates = [path, *(path.with_name(path.name + s) for s in SOURCE_SUFFIXES)]
+    candidates += [path / f"index{s}" for s in SOURCE_SUFFIXES]
+    return any(c.is_file() for c in candidates)
+
+
+def _case_links(path: Path, root: Path) -> list[tuple[Path, str]] | None:
+    """The links (path, sibling's name) that make ``path`` under ``root`` name an existing
+    file when its missing parts are found among their siblings but for letter case; None
+    when ``path`` names no file that way."""
+    here, links = root, []
+    for part in path.relative_to(root).parts:
+        step = here / part
+        if not step.exists() and here.is_dir():
+            same = [e.name for e in here.iterdir() if e.name.lower() == part.lower()]
+            if len(same) != 1:
+                return None
+            links.append((step, same[0]))
+            step = here / same[0]
+        here = step
+    return links if here.is_file() else None
+
+
+def add_case_aliases(src: Path, layout: str) -> list[str]:
+    """Symlink each part of a relative import of the library's sources that names a file or
+    directory in another letter case (the tree was written on a case-insensitive
+    filesystem: macOS, Windows), so that it loads on Linux as it did there; returns the
+    aliases made (paths relative to ``src``)."""
+    made: list[str] = []
+    library = src / (MONOREPO_PACKAGE if layout == "monorepo" else "") / "src"
+    for folder, dirs, files in os.walk(library):
+        dirs[:] = sorted(d for d in dirs if d != "node_modules")
+        for source in sorted(Path(folder) / f for f in files):
+            if source.suffix not in SOURCE_SUFFIXES or source.is_symlink():
+                continue
+            for spec in RELATIVE_IMPORT.findall(source.read_text(errors="replace")):
+                wanted = Path(os.path.normpath(source.parent / spec))
+                if not wanted.is_relative_to(src) or _resolves(wanted):
+                    continue
+                for name in [wanted.name + s for s in SOURCE_SUFFIXES] + [wanted.name]:
+                    links = _case_links(wanted.with_name(name), src)
+                    if links:
+                        for link, sibling in links:
+                            link.symlink_to(sibling)
+                            made.append(str(link.relative_to(src)))
+                        break
+    return made
+
+
 def install_dependencies(src: Path, commit: str) -> BuildInfo:
     """Install the commit's production dependencies and native bcrypt in ``src``."""
     start = time.perf_counter()
@@ -184,6 +239,9 @@ def install_dependencies(src: Path, commit: str) -> BuildInfo:
             _run(install, src, commit, info, env)
         except BuildError as plain:
             raise BuildError(f"{locked}\n--- then without {lockfiles[0]} ---\n{plain}") from None
+    aliases = add_case_aliases(src, layout)
+    if aliases:
+        info.method += f", case aliases: {', '.join(aliases)}"
     bcrypt = src / "node_modules" / "bcrypt"
     if bcrypt.is_dir():
         _run([str(bun), "run", "install"], bcrypt, commit, info, env)
