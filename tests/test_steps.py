@@ -32,6 +32,7 @@ def test_the_largest_steps_of_each_benchmark_come_first() -> None:
         assert sizes == sorted(sizes, reverse=True)
     text = steps.render(found, {})
     assert text.count("not measured") == len(found)
+    assert all(s.base[:8] in line for s, line in zip(found, text.splitlines()[1:], strict=True))
     first = found[0]
     verdict = triaged.Verdict(first.name, first.base, first.head, "refuted", ratio=1.01)
     assert "refuted" in steps.render(found[:1], {first: verdict}).splitlines()[1]

@@ -86,16 +86,17 @@ def stored(steps: list[Step], known: dict[str, Verdict]) -> dict[Step, Verdict]:
 
 
 def render(steps: list[Step], verdicts: dict[Step, Verdict], fmt: tables.Format = "text") -> str:
-    """One row per step: the benchmark, the commit and its date, the history's ratio, and
-    (when measured) the paired ratio and verdict."""
+    """One row per step: the benchmark, the commit and its date, the commit it is measured
+    against, the history's ratio, and (when measured) the paired ratio and verdict."""
     rows = []
     for s in steps:
         v = verdicts.get(s)
         way = "slower" if s.ratio > 1 else "faster"
         rows.append((
-            s.name, s.head[:8], tables.day(s.date),
+            s.name, s.head[:8], tables.day(s.date), s.base[:8],
             f"{s.ratio:.3f}", "-" if v is None or v.ratio is None else f"{v.ratio:.3f}",
             "not measured" if v is None else f"{v.verdict} ({way})",
         ))  # fmt: skip
-    header = ("benchmark", "commit", "date", "history", "paired", "verdict")
-    return tables.render(header, rows, fmt, ("left", "left", "left", "right", "right", "left"))
+    header = ("benchmark", "commit", "date", "against", "history", "paired", "verdict")
+    align = ("left", "left", "left", "left", "right", "right", "left")
+    return tables.render(header, rows, fmt, align)
