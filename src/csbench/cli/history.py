@@ -162,7 +162,6 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
     triage of its listed regressions into ``stored`` (unless --no-triage), then the pages."""
     from csbench.observe import results as asv_results
     from csbench.observe import site
-    from csbench.observe import targets as tg
 
     overrides: dict[str, object] = {
         "results_dir": str(results.resolve()),
@@ -171,7 +170,7 @@ def _publish(args: argparse.Namespace, results: Path, html_dir: Path, stored: Pa
     if args.branch:
         overrides["branches"] = args.branch
     names = asv_results.display_names(asv_results.benchmarks_meta(results))
-    thresholds = site.regressions_thresholds(tg.machines(results), names)
+    thresholds = site.regressions_thresholds(asv_results.machines(results), names)
     if thresholds:
         overrides["regressions_thresholds"] = thresholds
     config = asvconf.derived_config(configured_repo(args.repo), name="publish", **overrides)

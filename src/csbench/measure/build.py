@@ -197,16 +197,21 @@ def add_case_aliases(src: Path, layout: str) -> list[str]:
                 continue
             for spec in RELATIVE_IMPORT.findall(source.read_text(errors="replace")):
                 wanted = Path(os.path.normpath(source.parent / spec))
-                if not wanted.is_relative_to(src) or _resolves(wanted):
-                    continue
-                for name in [wanted.name + s for s in SOURCE_SUFFIXES] + [wanted.name]:
-                    links = _case_links(wanted.with_name(name), src)
-                    if links:
-                        for link, sibling in links:
-                            link.symlink_to(sibling)
-                            made.append(str(link.relative_to(src)))
-                        break
+                if wanted.is_relative_to(src) and not _resolves(wanted):
+                    made += _link_case(wanted, src)
     return made
+
+
+def _link_case(wanted: Path, src: Path) -> list[str]:
+    """Make ``wanted`` (an import that does not resolve) load the file it names but for
+    letter case, trying the source suffixes first; the links made, relative to ``src``."""
+    for name in [wanted.name + s for s in SOURCE_SUFFIXES] + [wanted.name]:
+        links = _case_links(wanted.with_name(name), src)
+        if links:
+            for link, sibling in links:
+                link.symlink_to(sibling)
+            return [str(link.relative_to(src)) for link, _ in links]
+    return []
 
 
 def install_dependencies(src: Path, commit: str) -> BuildInfo:
