@@ -71,6 +71,27 @@ def measure(scenario: Scenario) -> dict[str, Any]:
     return {"status": "ok", "report": report.as_dict(), "search": search}
 
 
+def succeeded_p95(p95: float | None, ops: list[dict[str, Any]], what: str) -> float:
+    """``p95`` (of the whole run or of a class); when no request succeeded in the steady
+    phase, an error naming how the requests of ``ops`` (op reports) failed, not NaN, which
+    asv stores as "skipped" and the targets read as the area missing at the commit."""
+    if p95 is not None:
+        return p95
+    errors: dict[str, int] = {}
+    for op in ops:
+        for kind, n in op["errors"].items():
+            errors[kind] = errors.get(kind, 0) + n
+    if not errors:
+        raise RuntimeError(f"{what}: no request in the steady phase")
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(errors.items(), key=lambda e: -e[1]))
+    samples = [m for op in ops for m in op.get("error_sample", {}).values()]
+    sample = samples[0].split("\n")[0][:200] if samples else ""
+    raise RuntimeError(
+        f"{what}: no request succeeded in the steady phase ({kinds})"
+        + (f"; e.g. {sample}" if sample else "")
+    )
+
+
 class _LoadRuns:
     """Base whose ``setup_cache`` (one source location, so asv runs it once for both
     classes) measures every scenario."""
@@ -109,8 +130,8 @@ class LoadScenario(_LoadRuns):
         self.report(cache, scenario)
 
     def track_p95(self, cache: Cache, scenario: str) -> float:
-        p95 = self.report(cache, scenario)["p95_ms"]
-        return math.nan if p95 is None else p95
+        report = self.report(cache, scenario)
+        return succeeded_p95(report["p95_ms"], list(report["ops"].values()), f"scenario {scenario}")
 
     def track_time_per_op(self, cache: Cache, scenario: str) -> float:
         """Inverse throughput of successful requests, ms per request."""
@@ -152,7 +173,8 @@ class LoadLatency(_LoadRuns):
             raise NotImplementedError(f"scenario {scenario} has no {op_class} operations")
 
     def track_p95(self, cache: Cache, scenario: str, op_class: str) -> float:
-        p95 = self.report(cache, scenario)["classes"][op_class]["p95_ms"]
-        return math.nan if p95 is None else p95
+        entry = self.report(cache, scenario)["classes"][op_class]
+        what = f"scenario {scenario}, {op_class} operations"
+        return succeeded_p95(entry["p95_ms"], [entry], what)
 
     track_p95.unit = "ms"  # type: ignore[attr-defined]

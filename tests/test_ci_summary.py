@@ -73,3 +73,20 @@ def test_a_profiled_regression_says_where_the_time_went() -> None:
     rows = [line for line in table.splitlines() if line.startswith("|")]
     first = rows[2]  # after the header and its rule
     assert "findBy" in first and "src/a.ts" in first  # the spin in now() counts for findBy
+
+
+def test_a_failed_combination_is_explained_by_its_own_reason() -> None:
+    """asv's record of a parameterized benchmark holds a reason per failed combination
+    (csbench.observe.failures): each failed change shows its own."""
+    res = result(
+        Change("core.Core.time_op('find_by_id', 'x')", "failed", 1e-6, None, 1.3),
+        Change("core.Core.time_op('reload', 'x')", "failed", 1e-6, None, 1.3),
+    )
+    res.failures["core.Core.time_op"] = (
+        "For parameters: 'find_by_id', 'x'\nCheckFailed: find_by_id: expected 1, got null\n\n"
+        "For parameters: 'reload', 'x'\nRuntimeError: reload: driver exited"
+    )
+    assert res.why(res.changes[0]) == "CheckFailed: find_by_id: expected 1, got null"
+    assert res.why(res.changes[1]) == "RuntimeError: reload: driver exited"
+    text = markdown(res)
+    assert text.count("driver exited") == 1 and text.count("expected 1, got null") == 1

@@ -45,6 +45,33 @@ def test_the_reason_is_the_last_exception_without_paths_of_the_machine() -> None
     assert len(failures.why("x" * 5000)) == failures.MAX_CHARS
 
 
+def asv_stderr(blocks: dict[tuple[str, ...], str]) -> str:
+    """A parameterized benchmark's stderr as asv.runner writes it: per combination with
+    output, "For parameters: a, b" and the output, the blocks joined by a blank line."""
+    return "\n\n".join(f"For parameters: {', '.join(k)}\n{v}" for k, v in blocks.items())
+
+
+def test_each_failed_parameter_combination_keeps_its_own_reason() -> None:
+    stderr = asv_stderr({
+        ("'find_by_id'", "'small-10000'"): TRACEBACK,
+        ("'insert'", "'small-10000'"): "asv: skipped: NotImplementedError('no insert')",
+        ("'reload'", "'small-10000'"): "Traceback (most recent call last):\n  File x\n"
+                                       "RuntimeError: reload: driver exited",
+    })  # fmt: skip
+    why = failures.why(stderr)
+    assert "skipped" not in why and "File " not in why
+    find = failures.of_params(why, "'find_by_id', 'small-10000'")
+    assert find == failures.why(TRACEBACK)
+    reload = failures.of_params(why, "'reload', 'small-10000'")
+    assert reload == "RuntimeError: reload: driver exited"
+    assert failures.of_params(why, "'insert', 'small-10000'") == why  # not recorded: all of it
+    assert failures.of_params("ValueError: no", "'x'") == "ValueError: no"
+    many = asv_stderr({(f"'op{i}'",): f"{TRACEBACK}x{i}" for i in range(20)})
+    kept = failures.why(many)
+    assert kept.count("For parameters: ") == failures.MAX_PARAM_REASONS
+    assert kept.endswith(f"({20 - failures.MAX_PARAM_REASONS} more combinations failed)")
+
+
 def test_a_benchmark_measured_again_replaces_or_clears_its_reason(tmp_path: Path) -> None:
     def record(errcode: dict[str, int], stderr: dict[str, str]) -> dict[str, str]:
         failures.record(tmp_path, "m", COMMIT, errcode, stderr)

@@ -13,6 +13,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +282,34 @@ def test_asv_fails_only_the_benchmarks_of_a_bad_file(tmp_path: Path) -> None:
         assert too_large.returncode != 0
         assert "scenario 'huge' with 1,000,000,000 users" in too_large.stderr
         assert "GiB of memory" in too_large.stderr
+
+
+def test_a_class_with_no_successful_request_fails_with_how_its_requests_failed() -> None:
+    """Not NaN (which asv stores as "skipped" and the targets read as the area missing at the
+    commit): the benchmark fails naming the failures by kind and one sample; a class with
+    successes gives its p95."""
+    sys.path.insert(0, str(BENCHMARKS.parent))
+    try:
+        from benchmarks import load as bench
+    finally:
+        sys.path.remove(str(BENCHMARKS.parent))
+    failed = load.OpReport(0, {"check": 830, "unfinished": 8}, None, None, None, None,
+                           {"check": "upload: stored checksum x\nstack"})  # fmt: skip
+    ok = load.OpReport(5, {"check": 1}, 1.0, 2.5, 3.0, 1.2)
+    classes = {"files": asdict(failed), "core": asdict(ok)}
+    report = {"p95_ms": 2.5, "classes": classes, "ops": {"upload": asdict(failed)}}
+    cache = {"production-validation": {"status": "ok", "report": report, "search": {}}}
+    latency = bench.LoadLatency()
+    assert latency.track_p95(cache, "production-validation", "core") == 2.5
+    with pytest.raises(RuntimeError) as info:
+        latency.track_p95(cache, "production-validation", "files")
+    assert str(info.value) == (
+        "scenario production-validation, files operations: no request succeeded in the steady "
+        "phase (830 check, 8 unfinished); e.g. upload: stored checksum x"
+    )
+    report["p95_ms"] = None
+    with pytest.raises(RuntimeError, match=r"validation: no request succeeded .*\(830 check, 8"):
+        bench.LoadScenario().track_p95(cache, "production-validation")
+    report["ops"] = {}
+    with pytest.raises(RuntimeError, match="production-validation: no request in the steady"):
+        bench.LoadScenario().track_p95(cache, "production-validation")

@@ -41,6 +41,7 @@ PLAN_IDS = {
     "concurrent-users",
     "memory-per-1000-users",
     "cpu-share",
+    *(f"load-{c}-p95" for c in ("auth", "core", "realtime", "files", "computed", "functions")),
 }
 VALID = {
     "id": "simple-query-p95",
@@ -77,6 +78,22 @@ def test_the_plan_targets_are_all_declared() -> None:
     assert bounds["auth-login-p95"] == (10, "below", "ms")
     assert bounds["files-upload-throughput"] == (100, "above", "MB/s")
     assert bounds["memory-per-1000-users"] == (2, "below", "GB")
+
+
+def test_load_class_targets_keep_their_scenarios_response_times() -> None:
+    """A p95-per-class target under load is bounded by the expectedResponseTime its class
+    has in the scenario file (the slowest op's, where they differ)."""
+    from csbench.load.scenarios import default_scenarios_dir, read_directory
+
+    scenarios = read_directory(default_scenarios_dir()).scenarios
+    checked = 0
+    for t in load_targets():
+        if t.benchmark == "load.LoadLatency.track_p95":
+            ops = scenarios[str(t.params["scenario"])].operations
+            times = [o.p95_ms for o in ops if o.area == t.params["op_class"] and o.p95_ms]
+            assert times and t.bound == max(times), t.id
+            checked += 1
+    assert checked == 6
 
 
 @pytest.mark.parametrize(
@@ -370,6 +387,16 @@ def test_a_targets_history_is_judged_at_every_commit(tmp_path: Path, capsys) -> 
     )
     failed = tg.evaluate(bound, tg.all_commit_results(results_dir)[1][2])
     assert failed.unjudged_by_failure, failed
+    assert failed.reason == f"{tg.BENCHMARK_FAILED}: {why.splitlines()[0]}"
+    # a parameterized benchmark's record: the target reads its own combination's reason
+    label = "'find_by_indexed', 'small-10000'"
+    per_params = (f"For parameters: 'reload', 'small-10000'\nTraceback (most recent call last):"
+                  f"\nValueError: reload broke\n\nFor parameters: {label}\n"
+                  f"Traceback (most recent call last):\n{why}")  # fmt: skip
+    failures.record(
+        results_dir, "fixture-npm", commits[2], {bound.benchmark: 1}, {bound.benchmark: per_params}
+    )
+    failed = tg.evaluate(bound, tg.all_commit_results(results_dir)[1][2])
     assert failed.reason == f"{tg.BENCHMARK_FAILED}: {why.splitlines()[0]}"
     assert cli.main([*base, "--strict", "--target", "simple-query-p95"]) == 1
     assert cli.main([*base, "--target", "cpu-share"]) == 2

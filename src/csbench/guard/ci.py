@@ -57,9 +57,12 @@ class CiResult:
 
     def why(self, change: compare.Change) -> str | None:
         """Why ``change``'s benchmark failed at HEAD, if that is known."""
-        return self.failures.get(change.name) or self.failures.get(
-            compare.benchmark_of(change.name)
-        )
+        if change.name in self.failures:
+            return self.failures[change.name]
+        benchmark = compare.benchmark_of(change.name)
+        why = self.failures.get(benchmark)
+        label = change.name[len(benchmark) + 1 : -1]  # NAME(params): asv's display name
+        return failures.of_params(why, label) if why and label else why
 
     def of(self, kind: str) -> list[compare.Change]:
         return [c for c in self.changes if c.kind == kind]

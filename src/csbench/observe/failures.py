@@ -5,7 +5,10 @@ asv plugin (csbench.commits.asvplugin) writes, beside each results file asv save
 of every benchmark that failed in that run: ``RESULTS/failures/MACHINE/COMMIT.json``, one
 entry per benchmark (asv's name, without params). The reason is the final exception of the
 benchmark's last traceback (its type and message, a driver's stderr tail included), else the
-last lines of its stderr; no path of this machine. A benchmark measured again is recorded
+last lines of its stderr; no path of this machine. For a parameterized benchmark, whose
+stderr asv writes as one block per parameter combination ("For parameters: 'a', 'b'"), it
+is that block head and final exception for each combination that failed, so that
+``of_params`` gives each its own reason. A benchmark measured again is recorded
 again: its entry is replaced, or removed when it now succeeds; the others are kept.
 """
 
@@ -21,8 +24,11 @@ from csbench.measure import atomic
 from csbench.measure.paths import project_root
 from csbench.observe.results import FAILURES_DIR
 
-MAX_CHARS = 1500  # of one reason
+MAX_CHARS = 1500  # of one reason (of one parameter combination)
+MAX_PARAM_REASONS = 12  # combinations whose reasons a parameterized benchmark's record keeps
 LAST_LINES = 8  # of a stderr without a traceback
+PARAMS_HEAD = "For parameters: "  # asv's head of one combination's output (asv.runner)
+TRACEBACK = "Traceback (most recent"
 
 
 def path_of(results_dir: Path, machine: str, commit: str) -> Path:
@@ -38,8 +44,37 @@ def scrub(text: str) -> str:
 
 def why(stderr: str) -> str:
     """The reason in a failed benchmark's stderr (see the module's docstring)."""
+    failed = [(label, text) for label, text in param_blocks(stderr) if TRACEBACK in text]
+    if not failed:
+        return _final_exception(stderr)
+    kept = [f"{PARAMS_HEAD}{label}\n{_final_exception(text)}" for label, text in failed]
+    more = len(kept) - MAX_PARAM_REASONS
+    return "\n\n".join(kept[:MAX_PARAM_REASONS]) + (
+        f"\n\n({more} more combinations failed)" if more > 0 else ""
+    )
+
+
+def param_blocks(text: str) -> list[tuple[str, str]]:
+    """asv's per-combination blocks of ``text``: (its params as asv joins them, its
+    output); empty when ``text`` has none."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith(PARAMS_HEAD):
+            blocks.append((line[len(PARAMS_HEAD) :].strip(), []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    return [(label, "\n".join(lines).strip()) for label, lines in blocks]
+
+
+def of_params(reason: str, label: str) -> str:
+    """The part of a recorded ``reason`` for one parameter combination (``label``: its
+    values as asv joins them, e.g. "'find_by_id', 'small-10000'"), else the whole reason."""
+    return next((text for got, text in param_blocks(reason) if got == label), reason)
+
+
+def _final_exception(stderr: str) -> str:
     lines = stderr.rstrip().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
+    starts = [i for i, line in enumerate(lines) if line.startswith(TRACEBACK)]
     if starts:
         rest = lines[starts[-1] + 1 :]
         # the frames are indented; the exception starts at the first line that is not
