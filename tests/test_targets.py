@@ -390,9 +390,9 @@ def test_a_targets_history_is_judged_at_every_commit(tmp_path: Path, capsys) -> 
     assert failed.reason == f"{tg.BENCHMARK_FAILED}: {why.splitlines()[0]}"
     # a parameterized benchmark's record: the target reads its own combination's reason
     label = "'find_by_indexed', 'small-10000'"
-    per_params = (f"For parameters: 'reload', 'small-10000'\nTraceback (most recent call last):"
-                  f"\nValueError: reload broke\n\nFor parameters: {label}\n"
-                  f"Traceback (most recent call last):\n{why}")  # fmt: skip
+    per_params = (f"For parameters: {label}\nTraceback (most recent call last):\n{why}\n\n"
+                  "For parameters: 'reload', 'small-10000'\nTraceback (most recent call last):"
+                  "\nValueError: reload broke")  # fmt: skip
     failures.record(
         results_dir, "fixture-npm", commits[2], {bound.benchmark: 1}, {bound.benchmark: per_params}
     )
