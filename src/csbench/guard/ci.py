@@ -57,12 +57,7 @@ class CiResult:
 
     def why(self, change: compare.Change) -> str | None:
         """Why ``change``'s benchmark failed at HEAD, if that is known."""
-        if change.name in self.failures:
-            return self.failures[change.name]
-        benchmark = compare.benchmark_of(change.name)
-        why = self.failures.get(benchmark)
-        label = change.name[len(benchmark) + 1 : -1]  # NAME(params): asv's display name
-        return failures.of_params(why, label) if why and label else why
+        return failures.reason_of(self.failures, change.name)
 
     def of(self, kind: str) -> list[compare.Change]:
         return [c for c in self.changes if c.kind == kind]

@@ -22,7 +22,7 @@ from typing import Any
 
 from csbench.measure import atomic
 from csbench.measure.paths import project_root
-from csbench.observe.results import FAILURES_DIR
+from csbench.observe.results import FAILURES_DIR, benchmark_of
 
 MAX_CHARS = 1500  # of one reason (of one parameter combination)
 MAX_PARAM_REASONS = 12  # combinations whose reasons a parameterized benchmark's record keeps
@@ -70,6 +70,18 @@ def of_params(reason: str, label: str) -> str:
     """The part of a recorded ``reason`` for one parameter combination (``label``: its
     values as asv joins them, e.g. "'find_by_id', 'small-10000'"), else the whole reason."""
     return next((text for got, text in param_blocks(reason) if got == label), reason)
+
+
+def reason_of(failed: dict[str, str], name: str) -> str | None:
+    """Why the benchmark of display name ``name`` (``NAME(params)``, asv's, or a plain
+    name) failed, from a commit's record (``read``): an entry under that very name, else
+    its benchmark's reason for those params."""
+    if name in failed:
+        return failed[name]
+    benchmark = benchmark_of(name)
+    why = failed.get(benchmark)
+    label = name[len(benchmark) + 1 : -1]
+    return of_params(why, label) if why and label else why
 
 
 def _final_exception(stderr: str) -> str:

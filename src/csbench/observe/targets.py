@@ -373,10 +373,11 @@ def measured(
     values = stored["result"]
     value = values[index] if values and index < len(values) else None
     if value is None:
-        why = results.failures.get(benchmark)
-        if why and combos:
-            label = ", ".join(next(itertools.islice(itertools.product(*combos), index, None)))
-            why = failures.of_params(why, label)
+        name = benchmark
+        if combos:
+            combo = next(itertools.islice(itertools.product(*combos), index, None))
+            name = f"{benchmark}({', '.join(combo)})"
+        why = failures.reason_of(results.failures, name)
         return None, BENCHMARK_FAILED + (f": {failures.first_line(why)}" if why else "")
     if isinstance(value, float) and math.isnan(value):
         return None, "skipped: the area is missing at this commit"
