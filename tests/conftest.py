@@ -11,6 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from asv import results as asv_results
+from asv.plugins.regressions import Regressions
+from asv.results import Results
 
 from csbench.commits.config import configured_repo
 from csbench.measure import procs
@@ -57,6 +60,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "repo_checkout" in used:
             item.add_marker(pytest.mark.repo)
+
+
+@pytest.fixture
+def asv_unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """asv's own functions again after a test that loads csbench's asv plugin
+    (csbench.commits.asvplugin.setup)."""
+    monkeypatch.setattr(Results, "save", Results.save)
+    monkeypatch.setattr(asv_results, "iter_results_paths", asv_results.iter_results_paths)
+    monkeypatch.setattr(Regressions, "_process_regression",
+                        Regressions.__dict__["_process_regression"])  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -89,12 +89,8 @@ def test_a_benchmark_measured_again_replaces_or_clears_its_reason(tmp_path: Path
     assert "not a failures record" in entry
 
 
-def test_the_plugin_records_failures_when_asv_saves_results(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # asv's own again after the test
-    monkeypatch.setattr(Results, "save", Results.save)
-    monkeypatch.setattr(asv_results, "iter_results_paths", asv_results.iter_results_paths)
+@pytest.mark.usefixtures("asv_unpatched")
+def test_the_plugin_records_failures_when_asv_saves_results(tmp_path: Path) -> None:
     asvplugin.setup()
     asvplugin.setup()  # loaded twice: wrapped once
     assert getattr(Results.save, "csbench", False)
@@ -107,6 +103,7 @@ def test_the_plugin_records_failures_when_asv_saves_results(
     assert data["benchmarks"] == {"a.A.time_x": failures.why(TRACEBACK)}
 
 
+@pytest.mark.usefixtures("asv_unpatched")
 def test_with_the_plugin_asv_walks_the_results_without_csbenchs_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,8 +120,6 @@ def test_with_the_plugin_asv_walks_the_results_without_csbenchs_records(
         (tmp_path / side / machine / f"{COMMIT}.json").write_text("{}")
     warned: list[str] = []
     monkeypatch.setattr(asv_results.log, "warning", warned.append)
-    monkeypatch.setattr(Results, "save", Results.save)
-    monkeypatch.setattr(asv_results, "iter_results_paths", asv_results.iter_results_paths)
 
     def walk() -> list[tuple[str, str]]:
         return sorted((r.commit_hash, m) for r in asv_results.iter_results(str(tmp_path))

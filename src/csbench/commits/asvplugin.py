@@ -9,6 +9,12 @@ results are written first and never lost to it.
 It also keeps asv's walk over the results directory out of csbench's records beside the
 results (profiles, failures, triage: no machine.json), where asv would warn "Skipping
 results: could not load .../machine.json" on every run and publish.
+
+And it turns asv publish's regressions list the right way up for the series where higher
+is better (csbench.observe.results.HIGHER_IS_BETTER: max users within the SLO): asv lists
+upward steps of every series, which there are gains. Such a series goes to asv's step
+detection as its reciprocal (users⁻¹, so a drop from 2,000 to 1,000 users is the same 2x
+step), and the listed values are turned back into users.
 """
 
 from __future__ import annotations
@@ -20,15 +26,64 @@ from pathlib import Path
 from typing import Any
 
 from asv import results as asv_results
+from asv.plugins.regressions import Regressions
 from asv.results import Results
 
 from csbench.observe import failures
-from csbench.observe.results import SIDE_DIRS
+from csbench.observe.results import SIDE_DIRS, higher_is_better
+
+# a higher-is-better value of 0 (no load level met the SLO) goes to the detection as this,
+# so that its reciprocal is finite and below every level the search can measure
+ZERO_AS = 0.5
 
 
 def setup() -> None:
     _record_failures()
     _skip_side_records()
+    _list_higher_is_better_downwards()
+
+
+def _list_higher_is_better_downwards() -> None:
+    original = Regressions.__dict__["_process_regression"].__func__
+    if getattr(original, "csbench", False):
+        return
+
+    def process(
+        cls: type[Regressions],
+        regressions: list[list[Any]],
+        revision_to_hash: dict[int, str],
+        repo: Any,
+        all_params: dict[str, Any],
+        graph_data: tuple[int | None, str, list[tuple[Any, ...]], float],
+        graph: Any,
+    ) -> None:
+        """asv's, on the reciprocal of a higher-is-better series; its entry in users."""
+        j, entry_name, steps, threshold = graph_data
+        if higher_is_better(entry_name):
+            graph_data = (j, entry_name, [_flip_step(*step) for step in steps], threshold)
+        start = len(regressions)
+        original(cls, regressions, revision_to_hash, repo, all_params, graph_data, graph)
+        if higher_is_better(entry_name):
+            for entry in regressions[start:]:  # [name, graph, params, j, last, best, jumps]
+                entry[4], entry[5] = _unflip(entry[4]), _unflip(entry[5])
+                entry[6] = [(a, b, _unflip(v), _unflip(w)) for a, b, v, w in entry[6]]
+
+    process.csbench = True  # type: ignore[attr-defined]
+    Regressions._process_regression = classmethod(process)  # type: ignore[assignment]
+
+
+def _flip_step(
+    left: int, right: int, value: float, _low: float, err: float
+) -> tuple[int, int, float, float, float]:
+    """A step (asv.step_detect: revisions, level, minimum, error) of the reciprocal series:
+    its error to first order; its minimum, which asv's detection does not read, the level."""
+    value = max(value, ZERO_AS)
+    return left, right, 1 / value, 1 / value, err / value**2
+
+
+def _unflip(value: float) -> float:
+    out = 1 / value
+    return 0.0 if out == ZERO_AS else out
 
 
 def _skip_side_records() -> None:

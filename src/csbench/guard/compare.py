@@ -17,7 +17,7 @@ from typing import Any
 from asv.commands import compare as asv_compare
 
 from csbench.observe import results as stored
-from csbench.observe.results import Sample, benchmark_of
+from csbench.observe.results import Sample, higher_is_better
 
 
 def asv_says_lower(x: float, y: float, x_ss: Any, y_ss: Any, factor: float) -> bool:
@@ -27,10 +27,6 @@ def asv_says_lower(x: float, y: float, x_ss: Any, y_ss: Any, factor: float) -> b
     tests/test_compare_calibrate.py pins its verdicts so an asv upgrade that changes them
     fails there."""
     return bool(asv_compare._is_result_better(x, y, x_ss, y_ss, factor))
-
-
-# Series where a higher value is better (asv assumes lower is better everywhere).
-HIGHER_IS_BETTER = ("load.LoadScenario.track_max_users",)
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ def classify(name: str, base: Sample | None, head: Sample | None, factor: float)
         return asv_says_lower(x, y, x_ss, y_ss, factor)
 
     base_wins, head_wins = lower(b, b_ss, h, h_ss), lower(h, h_ss, b, b_ss)
-    if benchmark_of(name) in HIGHER_IS_BETTER:
+    if higher_is_better(name):
         base_wins, head_wins = head_wins, base_wins
     return "regression" if base_wins else "improvement" if head_wins else "same"
 

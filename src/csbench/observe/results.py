@@ -190,3 +190,12 @@ def commit_samples(
 def benchmark_of(name: str) -> str:
     """The benchmark part of a display name (without the params)."""
     return name.split("(", 1)[0]
+
+
+# Series where a higher value is better (asv assumes lower is better everywhere).
+HIGHER_IS_BETTER = ("load.LoadScenario.track_max_users",)
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether a higher value of the series ``name`` (display name) is better."""
+    return benchmark_of(name) in HIGHER_IS_BETTER
