@@ -44,6 +44,7 @@ def plugin(asv_unpatched: None) -> None:
     asvplugin.setup()  # loaded twice: wrapped once
 
 
+@pytest.mark.usefixtures("asv_unpatched")
 def test_asv_alone_lists_a_gain_in_max_users() -> None:
     """What the plugin corrects: asv lists every upward step."""
     assert listed(MAX_USERS, (0.0, 1000.0))
