@@ -63,7 +63,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def asv_unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
+def asv_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     """asv's own functions again after a test that loads csbench's asv plugin
     (csbench.commits.asvplugin.setup)."""
     monkeypatch.setattr(Results, "save", Results.save)

@@ -39,12 +39,12 @@ def listed(name: str, levels: tuple[float, float]) -> list[list[Any]]:
 
 
 @pytest.fixture
-def plugin(asv_unpatched: None) -> None:
+def plugin(asv_restored: None) -> None:
     asvplugin.setup()
     asvplugin.setup()  # loaded twice: wrapped once
 
 
-@pytest.mark.usefixtures("asv_unpatched")
+@pytest.mark.usefixtures("asv_restored")
 def test_asv_alone_lists_a_gain_in_max_users() -> None:
     """What the plugin corrects: asv lists every upward step."""
     assert listed(MAX_USERS, (0.0, 1000.0))

@@ -89,7 +89,7 @@ def test_a_benchmark_measured_again_replaces_or_clears_its_reason(tmp_path: Path
     assert "not a failures record" in entry
 
 
-@pytest.mark.usefixtures("asv_unpatched")
+@pytest.mark.usefixtures("asv_restored")
 def test_the_plugin_records_failures_when_asv_saves_results(tmp_path: Path) -> None:
     asvplugin.setup()
     asvplugin.setup()  # loaded twice: wrapped once
@@ -103,7 +103,7 @@ def test_the_plugin_records_failures_when_asv_saves_results(tmp_path: Path) -> N
     assert data["benchmarks"] == {"a.A.time_x": failures.why(TRACEBACK)}
 
 
-@pytest.mark.usefixtures("asv_unpatched")
+@pytest.mark.usefixtures("asv_restored")
 def test_with_the_plugin_asv_walks_the_results_without_csbenchs_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
