@@ -29,6 +29,7 @@ from csbench.measure.build import BuildError
 from csbench.measure.errors import UsageError
 from csbench.observe import calibration, cpuprofile, failures, suite, tables
 from csbench.observe import targets as tg
+from csbench.observe.results import benchmark_of
 
 OK, REGRESSION, BENCHMARK_ERROR, INFRASTRUCTURE = 0, 1, 2, 3
 
@@ -273,8 +274,8 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
     def table(changes: list[compare.Change]) -> str:
         rows = []
         for c in changes:
-            unit = result.units.get(compare.benchmark_of(c.name))
-            bench = compare.benchmark_of(c.name)
+            unit = result.units.get(benchmark_of(c.name))
+            bench = benchmark_of(c.name)
             name = f"[`{c.name}`]({site_url.rstrip('/')}/#{bench})" if site_url else f"`{c.name}`"
             ratio = f"{c.ratio:.3f}" if c.ratio is not None else "-"
             rows.append((name, _value(c.base, unit), _value(c.head, unit), ratio,
