@@ -10,6 +10,7 @@ from asv.graph import Graph
 from asv.plugins.regressions import Regressions
 
 from csbench.commits import asvplugin
+from csbench.observe.results import benchmark_of
 
 MAX_USERS = "load.LoadScenario.track_max_users('database')"
 LATENCY = "load.LoadScenario.track_p95('database')"
@@ -31,7 +32,7 @@ def listed(name: str, levels: tuple[float, float]) -> list[list[Any]]:
     """asv's regressions entries for a series at ``levels[0]`` over revisions 0-4 and
     ``levels[1]`` over 5-9 (asv.step_detect's steps: left, right, level, minimum, error)."""
     steps = [(0, 5, levels[0], levels[0], 0.0), (5, 10, levels[1], levels[1], 0.0)]
-    graph = Graph(name.split("(")[0], {"machine": "m"})
+    graph = Graph(benchmark_of(name), {"machine": "m"})
     out: list[list[Any]] = []
     Regressions._process_regression(out, HASHES, Commits(), {"machine": {"m"}},
                                     (0, name, steps, 0.05), graph)  # fmt: skip

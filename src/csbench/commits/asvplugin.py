@@ -59,11 +59,12 @@ def _list_higher_is_better_downwards() -> None:
     ) -> None:
         """asv's, on the reciprocal of a higher-is-better series; its entry in users."""
         j, entry_name, steps, threshold = graph_data
-        if higher_is_better(entry_name):
+        flipped = higher_is_better(entry_name)
+        if flipped:
             graph_data = (j, entry_name, [_flip_step(*step) for step in steps], threshold)
         start = len(regressions)
         original(cls, regressions, revision_to_hash, repo, all_params, graph_data, graph)
-        if higher_is_better(entry_name):
+        if flipped:
             for entry in regressions[start:]:  # [name, graph, params, j, last, best, jumps]
                 entry[4], entry[5] = _unflip(entry[4]), _unflip(entry[5])
                 entry[6] = [(a, b, _unflip(v), _unflip(w)) for a, b, v, w in entry[6]]

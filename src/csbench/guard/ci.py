@@ -274,8 +274,8 @@ def markdown(result: CiResult, site_url: str | None = None) -> str:
     def table(changes: list[compare.Change]) -> str:
         rows = []
         for c in changes:
-            unit = result.units.get(benchmark_of(c.name))
             bench = benchmark_of(c.name)
+            unit = result.units.get(bench)
             name = f"[`{c.name}`]({site_url.rstrip('/')}/#{bench})" if site_url else f"`{c.name}`"
             ratio = f"{c.ratio:.3f}" if c.ratio is not None else "-"
             rows.append((name, _value(c.base, unit), _value(c.head, unit), ratio,

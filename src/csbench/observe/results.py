@@ -126,8 +126,18 @@ def display_names(meta: dict[str, Any]) -> list[str]:
     out = []
     for key, bench in meta.items():
         if isinstance(bench, dict) and "params" in bench:
-            out += [name for name, _ in unroll_result(key, bench["params"], None)]
+            out += _names(key, bench["params"])
     return out
+
+
+def combination_name(benchmark: str, params: list[list[str]], index: int) -> str:
+    """asv's display name of ``benchmark``'s ``index``-th combination of ``params`` (as
+    stored: each value as asv prints it)."""
+    return _names(benchmark, params)[index]
+
+
+def _names(benchmark: str, params: list[list[str]]) -> list[str]:
+    return [name for name, _ in unroll_result(benchmark, params, None)]
 
 
 def versions(meta: dict[str, Any]) -> dict[str, str]:

@@ -24,6 +24,7 @@ from csbench.measure import yamlfile
 from csbench.measure.paths import project_root
 from csbench.observe import failures, suite, tables
 from csbench.observe import results as stored
+from csbench.observe.results import combination_name
 
 BENCHMARK_FAILED = "benchmark failed at this commit"
 NOT_RUN = "not run"
@@ -373,10 +374,7 @@ def measured(
     values = stored["result"]
     value = values[index] if values and index < len(values) else None
     if value is None:
-        name = benchmark
-        if combos:
-            combo = next(itertools.islice(itertools.product(*combos), index, None))
-            name = f"{benchmark}({', '.join(combo)})"
+        name = combination_name(benchmark, combos, index)
         why = failures.reason_of(results.failures, name)
         return None, BENCHMARK_FAILED + (f": {failures.first_line(why)}" if why else "")
     if isinstance(value, float) and math.isnan(value):
